@@ -1,0 +1,306 @@
+"""Text-dump cleaner: decides for every line whether it is article text, and which rule said so.
+
+The page is read as a sequence of classified lines. Line rules (regular expressions from the
+registry) mark chrome; the shape of the page does the rest: the first real paragraph anchors the
+article, the title is the title-like line just above it, a related-links heading or a run of
+titles with teasers and dates ends it, and short leftovers after the last paragraph are furniture.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.clean import metadata
+from pipeline.clean.rules import Rule, RuleSet
+from pipeline.model import Article, CleanedPage, LineDecision, Page
+from pipeline.textnorm import NUMBERED_RE, fold_for_hash, for_matching, strip_bullet
+
+# Line classes
+BLANK, CHROME, CUT, DATE, TEASER, SHORT, PARA = "blank", "chrome", "cut", "date", "teaser", "short", "para"
+
+_SENTENCE_END = tuple("。!！;；")
+_TEASER_END_RE = re.compile(r"(\.{3,}|…+|\.\.\.)\s*[)）\]]?$")
+_SEPARATOR_RE = re.compile(r"^[=\-*_~#·.+]{5,}$")
+_DATE_META_RULES = ("meta_line",)
+PARA_MIN_CHARS = 40  # an unpunctuated line this long reads as prose, not as a title
+TITLE_MAX_CHARS = 64
+STRONG_MIN_CHARS = 15  # the anchor paragraph of an article
+OFF_TOPIC_MIN_RUN = 6
+OFF_TOPIC_MAX_OVERLAP = 0.25
+LINK_LIST_MIN_EVIDENCE = 3  # teasers or dates in a run of titles
+TAIL_MAX_CHARS = 20
+
+
+@dataclass
+class Line:
+    no: int
+    raw: str
+    norm: str  # matching form
+    text: str  # display form: trimmed, bullet glyph replaced by "- "
+    cls: str
+    rule: Rule | None
+    bullet: bool
+    numbered: bool
+    decision: str | None = None  # rule name once decided
+    role: str = "body"
+
+
+def _classify(no: int, raw: str, matcher) -> Line:
+    norm = for_matching(raw)
+    stripped, bullet = strip_bullet(raw)
+    text = f"- {stripped}" if bullet else raw.strip()
+    if not norm:
+        return Line(no, raw, norm, text, BLANK, None, False, False)
+    rule = matcher.match(norm)
+    numbered = NUMBERED_RE.match(norm) is not None
+    if rule is not None:
+        cls = CUT if rule.action == "cut" else (DATE if rule.name == "date_line" else CHROME)
+    elif _TEASER_END_RE.search(norm) and len(norm) >= 15:
+        cls = TEASER
+    elif len(norm) >= PARA_MIN_CHARS or norm.endswith(_SENTENCE_END):
+        cls = PARA
+    else:
+        cls = SHORT
+    return Line(no, raw, norm, text, cls, rule, bullet, numbered)
+
+
+def _title_like(line: Line) -> bool:
+    return (
+        line.cls in (SHORT, PARA)
+        and len(line.norm) <= TITLE_MAX_CHARS
+        and not line.norm.endswith(tuple("。,，:：;；"))
+        and not line.bullet
+        and not line.numbered
+    )
+
+
+def _is_strong(line: Line) -> bool:
+    """A paragraph that can anchor an article: prose, not a long title."""
+    return (
+        line.cls == PARA
+        and len(line.norm) >= STRONG_MIN_CHARS
+        and (line.norm.endswith(_SENTENCE_END) or "。" in line.norm or len(line.norm) > TITLE_MAX_CHARS)
+    )
+
+
+def _next_content(lines: list[Line], start: int) -> Line | None:
+    for line in lines[start:]:
+        if line.cls != BLANK:
+            return line
+    return None
+
+
+def _split_parts(lines: list[Line]) -> list[list[Line]]:
+    """Several articles in one page: split at separator rows, and at a title followed by its own byline."""
+    parts: list[list[Line]] = [[]]
+    seen_paragraph = False
+    for i, line in enumerate(lines):
+        if line.cls in (SHORT, PARA) and _SEPARATOR_RE.match(line.norm):
+            line.decision = "article_separator"
+            line.cls = CHROME
+            parts[-1].append(line)
+            if seen_paragraph:
+                parts.append([])
+                seen_paragraph = False
+            continue
+        if seen_paragraph and _title_like(line):
+            following = _next_content(lines, i + 1)
+            if (
+                following is not None
+                and following.rule is not None
+                and following.rule.name in _DATE_META_RULES
+                and metadata.iso_date(following.norm)
+            ):
+                parts.append([])
+                seen_paragraph = False
+        parts[-1].append(line)
+        if _is_strong(line):
+            seen_paragraph = True
+    return [p for p in parts if p]
+
+
+class _PartCleaner:
+    """Decides every line of one article part."""
+
+    def __init__(self, lines: list[Line], template_keys: frozenset[str]):
+        self.lines = lines
+        self.template_keys = template_keys
+        self.title: Line | None = None
+
+    def run(self) -> bool:
+        anchor = next((i for i, line in enumerate(self.lines) if _is_strong(line)), None)
+        if anchor is None:
+            for line in self.lines:
+                line.decision = line.decision or (line.rule.name if line.rule else "no_article")
+            return False
+        body_start = self._find_title(anchor)
+        self._walk_body(body_start)
+        self._drop_link_lists(body_start)
+        self._drop_off_topic_runs(body_start)
+        self._drop_tail(body_start)
+        return True
+
+    def _find_title(self, anchor: int) -> int:
+        title_at = None
+        for i in range(anchor - 1, -1, -1):
+            line = self.lines[i]
+            if line.cls in (BLANK, CHROME, DATE) or line.numbered:
+                continue
+            if _title_like(line):
+                title_at = i
+                break
+        if title_at is None:
+            for line in self.lines[:anchor]:
+                if line.cls in (CHROME, DATE, CUT):
+                    line.decision = line.decision or line.rule.name
+            return 0
+        for line in self.lines[:title_at]:
+            line.decision = line.decision or (line.rule.name if line.rule else "header_chrome")
+        self.title = self.lines[title_at]
+        self.title.decision, self.title.role = "title", "title"
+        return title_at + 1
+
+    def _walk_body(self, start: int) -> None:
+        title_key = fold_for_hash(self.title.norm) if self.title else None
+        in_related = False
+        lines = self.lines
+        for i in range(start, len(lines)):
+            line = lines[i]
+            if line.decision or line.cls == BLANK:
+                continue
+            if line.cls == CUT:
+                line.decision = line.rule.name
+                in_related = True
+                continue
+            if in_related:
+                if line.cls == PARA and self._resumes(i):
+                    in_related = False
+                else:
+                    line.decision = line.rule.name if line.cls == CHROME else "related_list"
+                    continue
+            if line.rule is not None:
+                line.decision = line.rule.name
+                continue
+            if title_key and self._repeats_title(line, title_key):
+                line.decision = "title_repeat"
+                continue
+            if line.cls == SHORT and fold_for_hash(line.norm) in self.template_keys and not self._introduces(i):
+                line.decision = "template_line"
+                continue
+            line.decision = "body"
+            line.role = self._role(line, i)
+
+    def _resumes(self, i: int) -> bool:
+        """Inside a related list, prose resumes only as two paragraphs in a row (items alternate title/teaser)."""
+        following = _next_content(self.lines, i + 1)
+        return following is not None and following.cls == PARA and following.rule is None
+
+    def _introduces(self, i: int) -> bool:
+        following = _next_content(self.lines, i + 1)
+        return following is not None and following.cls == PARA and following.rule is None
+
+    @staticmethod
+    def _repeats_title(line: Line, title_key: str) -> bool:
+        key = fold_for_hash(line.norm)
+        return key == title_key or (key.startswith(title_key) and len(key) <= len(title_key) + 8)
+
+    def _role(self, line: Line, i: int) -> str:
+        if line.bullet:
+            return "list_item"
+        if line.numbered:
+            return "heading" if line.cls == SHORT else "list_item"
+        return "heading" if line.cls == SHORT and self._introduces(i) else "body"
+
+    def _kept_runs(self, start: int, allowed: tuple[str, ...]):
+        """Maximal runs of kept lines (blank lines ignored) whose classes are all in allowed."""
+        run: list[Line] = []
+        for line in self.lines[start:]:
+            if line.cls == BLANK:
+                continue
+            if line.decision == "body" and line.cls in allowed:
+                run.append(line)
+                continue
+            if run:
+                yield run
+            run = []
+        if run:
+            yield run
+
+    def _drop_link_lists(self, start: int) -> None:
+        for run in self._kept_runs(start, (SHORT, TEASER, DATE)):
+            evidence = sum(1 for line in run if line.cls in (TEASER, DATE))
+            titles = sum(1 for line in run if line.cls == SHORT)
+            if evidence >= LINK_LIST_MIN_EVIDENCE and titles >= LINK_LIST_MIN_EVIDENCE - 1:
+                for line in run:
+                    line.decision = "link_list"
+
+    def _drop_off_topic_runs(self, start: int) -> None:
+        article = set()
+        for line in self.lines:
+            if line.decision in ("body", "title") and line.cls == PARA or line is self.title:
+                article.update(line.norm[k:k + 2] for k in range(len(line.norm) - 1))
+        for run in self._kept_runs(start, (SHORT,)):
+            if len(run) < OFF_TOPIC_MIN_RUN:
+                continue
+            grams = {line.norm[k:k + 2] for line in run for k in range(len(line.norm) - 1)}
+            if grams and len(grams & article) / len(grams) < OFF_TOPIC_MAX_OVERLAP:
+                for line in run:
+                    line.decision = "off_topic_block"
+
+    def _drop_tail(self, start: int) -> None:
+        kept = [line for line in self.lines[start:] if line.decision == "body"]
+        for line in reversed(kept):
+            if line.cls == SHORT and not line.bullet and not line.numbered and len(line.norm) <= TAIL_MAX_CHARS:
+                line.decision = "tail_furniture"
+            else:
+                break
+
+
+def learn_template_keys(texts, min_pages: int = 3, min_share: float = 0.0) -> frozenset[str]:
+    """CCNet-style evidence: folded lines that recur in at least min_pages pages of the batch."""
+    counts: dict[str, int] = {}
+    total = 0
+    for text in texts:
+        total += 1
+        for key in {fold_for_hash(line) for line in text.splitlines()}:
+            if key:
+                counts[key] = counts.get(key, 0) + 1
+    threshold = max(min_pages, int(min_share * total))
+    return frozenset(key for key, count in counts.items() if count >= threshold)
+
+
+def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[str] = frozenset()) -> CleanedPage:
+    """Cleans one page into articles; every input line gets a decision naming its rule."""
+    matcher = rules.matcher(page.source_path)
+    lines = [_classify(no, raw, matcher) for no, raw in enumerate(page.text.splitlines(), start=1)]
+    articles: list[Article] = []
+    decisions: list[LineDecision] = []
+    page_meta: dict[str, str] = {}
+    for part_lines in _split_parts(lines):
+        part_cleaner = _PartCleaner(part_lines, template_keys)
+        found = part_cleaner.run()
+        meta: dict[str, str] = {}
+        flags: list[str] = []
+        for line in part_lines:
+            if line.rule is not None and line.decision not in ("related_list", "link_list", "body"):
+                metadata.harvest(line.rule.name, line.norm, meta)
+                if line.rule.flag and line.rule.flag not in flags:
+                    flags.append(line.rule.flag)
+            if line.decision == "off_topic_block" and "off_topic_removed" not in flags:
+                flags.append("off_topic_removed")
+        if not articles:
+            page_meta = dict(meta)
+        part = len(articles)
+        body = [line.text for line in part_lines if line.decision == "body"]
+        if found and body:
+            for key, value in page_meta.items():
+                meta.setdefault(key, value)
+            title = part_cleaner.title.raw.strip() if part_cleaner.title else ""
+            articles.append(Article(page.source_path, part, title, body, meta, flags))
+        for line in part_lines:
+            decisions.append(
+                LineDecision(line.no, line.raw, line.decision == "body", line.decision or "body",
+                             line.role if line.decision in ("body", "title") else "chrome", part)
+            )
+    return CleanedPage(page, articles, decisions)

@@ -1,0 +1,119 @@
+"""One configuration dataclass, loaded from TOML and overridden from the command line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from pipeline.dedup.fold import DedupSettings
+
+
+class ConfigError(ValueError):
+    """A configuration the user must fix (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    input_dir: str = "raw"
+    out_dir: str = "output"
+    state_path: str = ""  # empty: <out_dir>/state.sqlite
+    workers: int = 0  # 0: every core
+    dedup_enabled: bool = True
+    jsonl: bool = False
+    template_min_pages: int = 3
+    keyword_count: int = 8
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    rules: tuple[dict, ...] = ()  # site rules, same fields as pipeline/data/rules.toml
+    taxonomy: dict = field(default_factory=dict)  # extra tags: name → terms
+
+    @property
+    def state_file(self) -> Path:
+        return Path(self.state_path) if self.state_path else Path(self.out_dir) / "state.sqlite"
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    def content_hash(self) -> str:
+        """Hash of the settings that change what a page becomes (not paths or worker counts)."""
+        relevant = {k: v for k, v in asdict(self).items() if k not in ("input_dir", "out_dir", "state_path", "workers")}
+        return hashlib.sha1(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    def to_toml(self) -> str:
+        lines = ["[run]"]
+        for name in ("input_dir", "out_dir", "state_path", "workers", "dedup_enabled", "jsonl"):
+            lines.append(f"{name} = {_toml_value(getattr(self, name))}")
+        lines += ["", "[cleaner]", f"template_min_pages = {self.template_min_pages}"]
+        for rule in self.rules:
+            lines += ["", "[[cleaner.rules]]"] + [f"{k} = {_toml_value(v)}" for k, v in rule.items()]
+        lines += ["", "[dedup]"] + [f"{k} = {_toml_value(v)}" for k, v in asdict(self.dedup).items()]
+        lines += ["", "[records]", f"keyword_count = {self.keyword_count}"]
+        if self.taxonomy:
+            lines += ["", "[records.taxonomy]"] + [f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v)}"
+                                                   for k, v in self.taxonomy.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+_SECTIONS = {
+    "run": {"input_dir", "out_dir", "state_path", "workers", "dedup_enabled", "jsonl"},
+    "cleaner": {"template_min_pages", "rules"},
+    "dedup": {f.name for f in fields(DedupSettings)},
+    "records": {"keyword_count", "taxonomy"},
+}
+
+
+def load_config(path: Path | None, **overrides) -> Config:
+    """Reads a TOML file (if given) and applies the non-None overrides."""
+    config = Config()
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ConfigError(f"cannot read config {path}: {err.strerror or err}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"config {path} is not valid TOML: {err}") from None
+        config = _apply(config, data, path)
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return replace(config, **values)
+
+
+def _apply(config: Config, data: dict, path: Path) -> Config:
+    unknown = set(data) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(unknown)}; known: {sorted(_SECTIONS)}")
+    values: dict = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table")
+        bad = set(table) - _SECTIONS[section]
+        if bad:
+            raise ConfigError(f"{path}: unknown key(s) {sorted(bad)} in [{section}]; known: {sorted(_SECTIONS[section])}")
+        if section == "dedup":
+            try:
+                values["dedup"] = replace(config.dedup, **table)
+            except TypeError as err:
+                raise ConfigError(f"{path}: [dedup]: {err}") from None
+        elif section == "cleaner" and "rules" in table:
+            values["rules"] = tuple(table["rules"])
+            values.update({k: v for k, v in table.items() if k != "rules"})
+        else:
+            values.update(table)
+    for name, value in values.items():
+        expected = type(getattr(config, name))
+        if expected in (int, float, bool, str) and not isinstance(value, expected):
+            raise ConfigError(f"{path}: {name} must be {expected.__name__}, not {value!r}")
+    return replace(config, **values)

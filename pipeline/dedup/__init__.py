@@ -1,0 +1,1 @@
+"""Near-duplicate folding: signatures → LSH candidates → verification → clusters."""

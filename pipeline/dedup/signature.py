@@ -1,0 +1,91 @@
+"""Vectorized MinHash signatures over character n-grams of the normalized clean body.
+
+Shingles are hashed with numpy (a polynomial rolling hash finished by splitmix64) and permuted
+with multiply-shift hashing, all as array operations: no per-shingle Python loop. The signature
+is handed to datasketch as `hashvalues` where its estimators are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+from datasketch import MinHash
+
+from pipeline.textnorm import to_simplified
+
+NORMALIZER_VERSION = 1
+HASH_SCHEME = "poly-splitmix64+multiply-shift/v1"
+_DROP_RE = re.compile(r"[\W_]+", re.UNICODE)
+_DIGIT_RE = re.compile(r"\d")
+_POLY = np.uint64(0x100000001B3)
+
+
+def normalize_body(text: str, simplified: bool = False) -> str:
+    """NFKC, lower case, digits folded to 0, whitespace and punctuation removed; optionally t2s."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if simplified:
+        text = to_simplified(text)
+    return _DIGIT_RE.sub("0", _DROP_RE.sub("", text))
+
+
+def exact_key(normalized: str) -> str:
+    return hashlib.sha1(normalized.encode("utf-8")).hexdigest()[:16]
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@dataclass(frozen=True)
+class Signer:
+    ngram: int = 3
+    num_perm: int = 64
+    seed: int = 1
+
+    def __post_init__(self):
+        rng = np.random.default_rng(self.seed)
+        object.__setattr__(self, "_a", rng.integers(1, 2**63, self.num_perm, dtype=np.uint64) | np.uint64(1))
+        object.__setattr__(self, "_b", rng.integers(0, 2**63, self.num_perm, dtype=np.uint64))
+
+    def shingle_hashes(self, normalized: str) -> np.ndarray:
+        codes = np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        n = min(self.ngram, len(codes))
+        if n == 0:
+            return np.zeros(1, dtype=np.uint64)
+        count = len(codes) - n + 1
+        h = np.zeros(count, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(n):
+                h = h * _POLY + codes[k:k + count]
+            return np.unique(_splitmix64(h))
+
+    def signature(self, normalized: str) -> np.ndarray:
+        """num_perm 32-bit minimum hash values."""
+        shingles = self.shingle_hashes(normalized)
+        with np.errstate(over="ignore"):
+            permuted = (self._a[:, None] * shingles[None, :] + self._b[:, None]) >> np.uint64(32)
+        return permuted.min(axis=1).astype(np.uint32)
+
+    def minhash(self, signature: np.ndarray) -> MinHash:
+        return MinHash(num_perm=self.num_perm, seed=self.seed, hashvalues=signature.astype(np.uint64))
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "hash_scheme": HASH_SCHEME,
+            "seed": str(self.seed),
+            "ngram": str(self.ngram),
+            "num_perm": str(self.num_perm),
+            "normalizer_version": str(NORMALIZER_VERSION),
+        }
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    return float(np.count_nonzero(a == b)) / len(a)

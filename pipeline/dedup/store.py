@@ -1,0 +1,151 @@
+"""The state store: an embedded SQLite file holding the dedup index and what earlier runs saw.
+
+Per canonical record it keeps a compact row (integer key, 32-bit signature values as a blob) and
+one row per LSH band in a WITHOUT ROWID table, so the persisted index stays well under 1 KB per
+record, unlike an in-memory MinHashLSH.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS canonical (
+    id INTEGER PRIMARY KEY,
+    record_id TEXT NOT NULL UNIQUE,
+    source_path TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    first_seen_run TEXT NOT NULL,
+    char_count INTEGER NOT NULL,
+    exact_key TEXT NOT NULL,
+    signature BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS canonical_exact ON canonical (exact_key);
+CREATE TABLE IF NOT EXISTS band (key INTEGER NOT NULL, canonical INTEGER NOT NULL, PRIMARY KEY (key, canonical))
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inputs (
+    source_path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, content_hash TEXT, run_id TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT, config_hash TEXT, status TEXT);
+"""
+
+
+class SettingsMismatch(RuntimeError):
+    """The store was built with other dedup settings; mixing signatures would be wrong."""
+
+
+@dataclass
+class Canonical:
+    id: int
+    record_id: str
+    source_path: str
+    part: int
+    first_seen_run: str
+    char_count: int
+    signature: np.ndarray
+
+
+class StateStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(str(path), isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def check_settings(self, settings: dict[str, str]) -> None:
+        stored = dict(self.db.execute("SELECT key, value FROM settings"))
+        if not stored:
+            self.db.executemany("INSERT INTO settings VALUES (?, ?)", sorted(settings.items()))
+            return
+        differing = {k: (stored.get(k), v) for k, v in settings.items() if stored.get(k) != v}
+        if differing:
+            detail = ", ".join(f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in sorted(differing.items()))
+            raise SettingsMismatch(
+                f"the state store {self.path} was built with other dedup settings ({detail}); "
+                "use the same settings, another --out/--state, or delete the store to start over"
+            )
+
+    def by_exact_key(self, keys: list[str]) -> dict[str, Canonical]:
+        found: dict[str, Canonical] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT *, exact_key FROM canonical WHERE exact_key IN ({marks})", chunk):
+                found.setdefault(row[-1], _canonical(row))
+        return found
+
+    def by_band_keys(self, keys: list[int]) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = {}
+        for chunk in _chunks(keys):
+            marks = ",".join("?" * len(chunk))
+            for key, canonical in self.db.execute(f"SELECT key, canonical FROM band WHERE key IN ({marks})", chunk):
+                found.setdefault(key, []).append(canonical)
+        return found
+
+    def canonicals(self, ids: list[int]) -> dict[int, Canonical]:
+        found: dict[int, Canonical] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.execute(f"SELECT * FROM canonical WHERE id IN ({marks})", chunk):
+                found[row[0]] = _canonical(row)
+        return found
+
+    def add_canonicals(self, rows: list[tuple[str, str, int, str, int, str, np.ndarray, list[int]]]) -> None:
+        """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature, band_keys)."""
+        with self.transaction():
+            for record_id, source_path, part, run_id, chars, exact, signature, bands in rows:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO canonical (record_id, source_path, part, first_seen_run, char_count,"
+                    " exact_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (record_id, source_path, part, run_id, chars, exact, signature.astype("<u4").tobytes()),
+                )
+                if cursor.rowcount:
+                    self.db.executemany(
+                        "INSERT OR IGNORE INTO band VALUES (?, ?)", [(key, cursor.lastrowid) for key in bands]
+                    )
+
+    def forget_sources(self, paths: list[str]) -> None:
+        """Drops the canonicals of inputs that are being reprocessed (changed files)."""
+        with self.transaction():
+            for path in paths:
+                ids = [row[0] for row in self.db.execute(
+                    "SELECT id FROM canonical WHERE source_path = ? OR source_path LIKE ?", (path, path + "#%"))]
+                for cid in ids:
+                    self.db.execute("DELETE FROM band WHERE canonical = ?", (cid,))
+                    self.db.execute("DELETE FROM canonical WHERE id = ?", (cid,))
+
+    def transaction(self):
+        return _Transaction(self.db)
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM canonical").fetchone()[0]
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, value, traceback):
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _canonical(row) -> Canonical:
+    return Canonical(row[0], row[1], row[2], row[3], row[4], row[5], np.frombuffer(row[7], dtype="<u4"))
+
+
+def _chunks(items: list, size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,66 @@
+"""Plain records passed between stages. Every stage is a function of these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Page:
+    """One page read from the input folder, decoded to text."""
+
+    source_path: str  # relative to the input folder; `file#N` for a record inside an archive
+    text: str
+    encoding: str = "utf-8"
+    input_format: str = "text"  # text | html | warc | jsonl
+    url: str | None = None
+    html: str | None = None  # kept for the HTML path; None for text dumps
+
+
+@dataclass
+class PageError:
+    """A file (or archive record) that could not be read; the run goes on without it."""
+
+    source_path: str
+    reason: str
+
+
+@dataclass
+class LineDecision:
+    """What the cleaner decided for one input line."""
+
+    line_no: int  # 1-based, as an editor shows it
+    text: str
+    keep: bool
+    rule: str  # the named rule that decided; "body" for kept content
+    role: str = "body"  # title | heading | list_item | body | blank | chrome
+    part: int = 0
+
+
+@dataclass
+class Article:
+    """One article cut out of a page: a title, content lines, metadata found in the chrome."""
+
+    source_path: str
+    part: int
+    title: str
+    lines: list[str]
+    meta: dict[str, str] = field(default_factory=dict)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def body(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class CleanedPage:
+    """The cleaner's result for one page: its articles and every line's decision."""
+
+    page: Page
+    articles: list[Article]
+    decisions: list[LineDecision]
+
+    @property
+    def removed(self) -> list[LineDecision]:
+        return [d for d in self.decisions if not d.keep and d.text.strip()]

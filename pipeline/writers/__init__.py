@@ -1,0 +1,1 @@
+"""Writers: every output file is written atomically (temp file, fsync, rename)."""

@@ -1,0 +1,88 @@
+"""The real CLI on the real samples: what a new user gets from `make run`."""
+
+import json
+
+import pandas as pd
+
+from tests.conftest import RAW, RESIDUE, SAMPLE_LAST_SENTENCES, read_records, run_cli
+
+
+def test_five_samples_give_five_clean_records(sample_run):
+    out, result = sample_run
+    assert result.returncode == 0, result.stderr
+    records = read_records(out)
+    assert len(records) == 5
+    assert set(records["source_path"]) == set(SAMPLE_LAST_SENTENCES)
+    for _, row in records.iterrows():
+        for word in RESIDUE:
+            assert word not in row["answer"], (row["source_path"], word)
+        assert SAMPLE_LAST_SENTENCES[row["source_path"]] in row["answer"]
+        assert row["question"] and row["title"]
+        assert row["record_id"] and row["dup_count"] == "0"
+
+
+def test_csv_is_utf8_with_bom_and_has_the_contract_columns(sample_run):
+    out, _ = sample_run
+    assert (out / "records.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    columns = read_records(out).columns
+    for column in ["record_id", "source_path", "part", "title", "question", "answer", "tags", "dup_count"]:
+        assert column in columns
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig")
+    assert list(duplicates.columns)[:5] == ["source_path", "part", "record_id", "canonical_record_id",
+                                            "canonical_source_path"]
+    removed = pd.read_csv(out / "removed.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert {"source_path", "line_no", "rule", "text"} <= set(removed.columns)
+    assert "related_heading" in set(removed["rule"])
+    # every removed line names a registered rule
+    listed = run_cli("rules").stdout
+    for rule in set(removed["rule"]):
+        assert rule in listed
+
+
+def test_run_json_and_parquet(sample_run):
+    out, _ = sample_run
+    latest = (out / "latest_run").read_text().strip()
+    summary = json.loads((out / "runs" / latest / "run.json").read_text())
+    assert summary["records_new"] == 5 and summary["exit_code"] == 0
+    frame = pd.read_parquet(out / "records.parquet")
+    assert len(frame) == 5 and list(frame["tags"].iloc[0]) == read_records(out)["tags"].iloc[0].split(";")
+
+
+def test_bad_file_is_reported_and_the_run_goes_on(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "good.txt").write_bytes((RAW / "000_d4cb2d620e5ba3d0.txt").read_bytes())
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "binary.txt").write_bytes(bytes(range(256)) * 20)
+    (inputs / "broken.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    result = run_cli("run", inputs, "--out", tmp_path / "out", "--workers", "1")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = pd.read_csv(tmp_path / "out" / "errors.csv", encoding="utf-8-sig")
+    assert set(errors["source_path"]) == {"empty.txt", "binary.txt", "broken.gz"}
+    assert len(read_records(tmp_path / "out")) == 1
+
+
+def test_no_dedup_and_workers_give_the_same_records(tmp_path, sample_run):
+    out, _ = sample_run
+    run_cli("run", RAW, "--out", tmp_path / "two", "--workers", "2", "--no-dedup")
+    assert read_records(tmp_path / "two")["record_id"].tolist() == read_records(out)["record_id"].tolist()
+
+
+def test_clean_explain_names_the_rule_of_every_line():
+    result = run_cli("clean", RAW / "001_386c8cc45b7cb5d6.txt", "--explain")
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert any("drop breadcrumb" in line and "当前位置" in line for line in lines)
+    assert any("KEEP title" in line for line in lines)
+    assert any("drop source_url" in line for line in lines)
+    plain = run_cli("clean", RAW / "001_386c8cc45b7cb5d6.txt").stdout
+    assert plain.startswith("# 乐平市网贷逾期一天就上门") and "版权声明" not in plain
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path):
+    result = run_cli("run", tmp_path / "missing", "--out", tmp_path / "o", check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[dedup]\nngram = 'three'\nbogus = 1\n")
+    result = run_cli("run", RAW, "--out", tmp_path / "o", "--config", bad, check=False)
+    assert result.returncode == 2 and "bogus" in result.stderr and "Traceback" not in result.stderr

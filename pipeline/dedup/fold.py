@@ -21,7 +21,7 @@ from pipeline.dedup.store import Canonical, StateStore
 class DedupSettings:
     ngram: int = 3
     num_perm: int = 64
-    threshold: float = 0.5
+    threshold: float = 0.3
     seed: int = 1
     simplified: bool = False  # fold traditional characters to simplified before hashing
 
@@ -60,7 +60,8 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
     keys = []
     for band in range(bands):
         chunk = signature[band * rows:(band + 1) * rows].tobytes()
-        digest = hashlib.blake2b(chunk, digest_size=8, key=band.to_bytes(2, "little")).digest()
+        # 32-bit keys keep the persisted index small; a rare collision only adds a candidate to verify.
+        digest = hashlib.blake2b(chunk, digest_size=4, key=band.to_bytes(2, "little")).digest()
         keys.append(int.from_bytes(digest, "little", signed=True))
     return keys
 

@@ -1,0 +1,65 @@
+"""Near-duplicate folding on the spun dev set, on the samples, and across two runs."""
+
+import shutil
+
+import pandas as pd
+
+from pipeline.dedup.fold import DedupSettings
+from tests.conftest import RAW, read_records, run_cli
+from tests.spun.generate import generate, write_corpus
+from tests.spun.measure import measure
+
+
+def test_spun_dev_set_precision_and_recall():
+    docs = generate(seed=0)
+    precision, recall = measure(DedupSettings(), docs=docs)
+    print(f"spun dev set ({len(docs)} docs): precision {precision:.3f} recall {recall:.3f}")
+    assert precision >= 0.99 and recall >= 0.97
+
+
+def test_same_topic_samples_are_never_folded(sample_run):
+    out, _ = sample_run
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig")
+    assert duplicates.empty
+    assert len(read_records(out)) == 5
+
+
+def test_copies_in_a_second_run_fold_into_the_first_runs_records(tmp_path):
+    corpus = tmp_path / "corpus"
+    truth = write_corpus(corpus, seed=3)
+    originals = tmp_path / "in"
+    originals.mkdir()
+    for name in truth:
+        if name.endswith("_c00.txt"):
+            shutil.copy(corpus / name, originals / name)
+    out = tmp_path / "out"
+    run_cli("run", originals, "--out", out, "--workers", "1")
+    first = read_records(out)
+    first_ids = dict(zip(first["source_path"], first["record_id"]))
+    assert len(first) == len(first_ids) == sum(1 for n in truth if n.endswith("_c00.txt"))
+
+    for name in truth:
+        if not name.endswith("_c00.txt"):
+            shutil.copy(corpus / name, originals / name)
+    result = run_cli("run", originals, "--out", out, "--workers", "1")
+    assert "0 new record(s)" in result.stderr, result.stderr
+    second = read_records(out)
+    assert dict(zip(second["source_path"], second["record_id"])) == first_ids
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    copies = [n for n in truth if not n.endswith("_c00.txt")]
+    assert sorted(duplicates["source_path"]) == sorted(copies)
+    for _, row in duplicates.iterrows():
+        canonical = row["canonical_source_path"]
+        assert truth[canonical] == truth[row["source_path"]]
+        assert canonical.endswith("_c00.txt") and row["canonical_record_id"] == first_ids[canonical]
+    assert second["dup_count"].astype(int).sum() == len(copies)
+
+
+def test_other_dedup_settings_stop_with_a_clear_message(tmp_path, sample_run):
+    out = tmp_path / "out"
+    run_cli("run", RAW, "--out", out, "--workers", "1")
+    config = tmp_path / "other.toml"
+    config.write_text("[dedup]\nngram = 5\n")
+    result = run_cli("run", RAW, "--out", out, "--config", config, "--full", check=False)
+    assert result.returncode == 2
+    assert "other dedup settings" in result.stderr and "ngram" in result.stderr

@@ -30,6 +30,11 @@ OFF_TOPIC_MIN_RUN = 6
 OFF_TOPIC_MAX_OVERLAP = 0.25
 LINK_LIST_MIN_EVIDENCE = 3  # teasers or dates in a run of titles
 TAIL_MAX_CHARS = 20
+TITLE_MIN_CHARS = 6
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[k:k + 2] for k in range(len(text) - 1)}
 
 
 @dataclass
@@ -142,28 +147,39 @@ class _PartCleaner:
         return True
 
     def _find_title(self, anchor: int) -> int:
-        title_at = None
+        """The title is the title-like line above the anchor that shares most vocabulary with the body."""
+        body_grams = _bigrams(" ".join(line.norm for line in self.lines[anchor:anchor + 12] if line.cls == PARA))
+        best, best_score = None, 0.0
         for i in range(anchor - 1, -1, -1):
             line = self.lines[i]
-            if line.cls in (BLANK, CHROME, DATE) or line.numbered:
+            if line.cls in (BLANK, CHROME, DATE, CUT) or line.numbered or not _title_like(line):
                 continue
-            if _title_like(line):
-                title_at = i
-                break
-        if title_at is None:
+            grams = _bigrams(line.norm)
+            overlap = len(grams & body_grams) / len(grams) if grams else 0.0
+            # nearer lines win ties; very short lines (user names, ranks) rarely are titles
+            score = overlap + (0.3 if len(line.norm) >= TITLE_MIN_CHARS else 0.0) - 0.01 * (anchor - i)
+            if best is None or score > best_score:
+                best, best_score = i, score
+        if best is None:
             for line in self.lines[:anchor]:
                 if line.cls in (CHROME, DATE, CUT):
                     line.decision = line.decision or line.rule.name
             return 0
-        for line in self.lines[:title_at]:
+        for line in self.lines[:best]:
             line.decision = line.decision or (line.rule.name if line.rule else "header_chrome")
-        self.title = self.lines[title_at]
+        self.title = self.lines[best]
         self.title.decision, self.title.role = "title", "title"
-        return title_at + 1
+        # between the title and the first paragraph only headings belong to the article
+        for i in range(best + 1, anchor):
+            line = self.lines[i]
+            if line.cls in (SHORT, TEASER) and not line.numbered and not self._introduces(i):
+                line.decision = line.decision or (line.rule.name if line.rule else "header_chrome")
+        return best + 1
 
     def _walk_body(self, start: int) -> None:
         title_key = fold_for_hash(self.title.norm) if self.title else None
         in_related = False
+        seen_paragraph = False
         lines = self.lines
         for i in range(start, len(lines)):
             line = lines[i]
@@ -173,11 +189,16 @@ class _PartCleaner:
                 line.decision = line.rule.name
                 in_related = True
                 continue
+            if seen_paragraph and not in_related and self._is_reply_byline(line):
+                line.decision = "reply_section"
+                in_related = True
+                continue
+            seen_paragraph = seen_paragraph or _is_strong(line)
             if in_related:
                 if line.cls == PARA and self._resumes(i):
                     in_related = False
                 else:
-                    line.decision = line.rule.name if line.cls == CHROME else "related_list"
+                    line.decision = line.rule.name if line.cls == CHROME and line.decision is None else "related_list"
                     continue
             if line.rule is not None:
                 line.decision = line.rule.name
@@ -190,6 +211,11 @@ class _PartCleaner:
                 continue
             line.decision = "body"
             line.role = self._role(line, i)
+
+    @staticmethod
+    def _is_reply_byline(line: Line) -> bool:
+        """A second dated byline after the article's text opens replies or comments."""
+        return line.rule is not None and line.rule.name == "meta_line" and metadata.iso_date(line.norm) is not None
 
     def _resumes(self, i: int) -> bool:
         """Inside a related list, prose resumes only as two paragraphs in a row (items alternate title/teaser)."""

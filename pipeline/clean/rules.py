@@ -38,6 +38,7 @@ STRUCTURAL_RULES = (
     Rule("off_topic_block", "a long run of titles whose vocabulary does not overlap the article's"),
     Rule("tail_furniture", "short non-sentence lines after the last paragraph (user names, counters)"),
     Rule("template_line", "a non-sentence line that recurs across many pages of the batch (site template)"),
+    Rule("reply_section", "a second dated byline after the article: replies or comments follow"),
     Rule("article_separator", "a rule line between two articles of one page"),
     Rule("no_article", "the page part holds no paragraph of article text"),
     Rule("body", "article text (kept)"),

@@ -30,7 +30,7 @@ def html_to_text(html: str) -> str:
             lines.append(text)
         current.clear()
 
-    def walk(element) -> None:
+    def walk(element, ordinal: list[int] | None = None) -> None:
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag in _SKIP_TAGS or not tag:
             if element.tail:
@@ -40,13 +40,18 @@ def html_to_text(html: str) -> str:
         if block:
             flush()
             if tag == "li":
-                current.append("  • ")
+                if ordinal is not None:
+                    ordinal[0] += 1
+                    current.append(f"{ordinal[0]}. ")
+                else:
+                    current.append("  • ")
         if tag == "br":
             flush()
         if element.text:
             current.append(element.text)
+        counter = [0] if tag == "ol" else (None if tag == "ul" else ordinal)
         for child in element:
-            walk(child)
+            walk(child, counter)
         if block:
             flush()
         if element.tail:

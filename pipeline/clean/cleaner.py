@@ -31,6 +31,7 @@ OFF_TOPIC_MAX_OVERLAP = 0.25
 LINK_LIST_MIN_EVIDENCE = 3  # teasers or dates in a run of titles
 TAIL_MAX_CHARS = 20
 TITLE_MIN_CHARS = 6
+PROSE_MIN_CJK_SHARE = 0.5
 
 
 def _bigrams(text: str) -> set[str]:
@@ -81,12 +82,13 @@ def _title_like(line: Line) -> bool:
 
 
 def _is_strong(line: Line) -> bool:
-    """A paragraph that can anchor an article: prose, not a long title."""
-    return (
-        line.cls == PARA
-        and len(line.norm) >= STRONG_MIN_CHARS
-        and (line.norm.endswith(_SENTENCE_END) or "。" in line.norm or len(line.norm) > TITLE_MAX_CHARS)
-    )
+    """A paragraph that can anchor an article: Chinese prose, not a long title, ticker or table row."""
+    if line.cls != PARA or len(line.norm) < STRONG_MIN_CHARS:
+        return False
+    if not (line.norm.endswith(_SENTENCE_END) or "。" in line.norm or len(line.norm) > TITLE_MAX_CHARS):
+        return False
+    cjk = sum(1 for ch in line.norm if "\u4e00" <= ch <= "\u9fff")
+    return cjk >= PROSE_MIN_CJK_SHARE * len(line.norm.replace(" ", ""))
 
 
 def _next_content(lines: list[Line], start: int) -> Line | None:

@@ -68,26 +68,62 @@ class RuleSet:
         return self._cache[key]
 
 
+def _alternatives(pattern: str) -> list[str]:
+    """Top-level alternatives of a regular expression (split at | outside groups and classes)."""
+    parts, depth, in_class, escaped, start = [], 0, False, False, 0
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return parts
+
+
 class LineMatcher:
-    """Finds the first line rule (in priority order) that matches a normalized line."""
+    """Finds the first line rule (in priority order) that matches a normalized line.
+
+    Alternatives anchored at the line start are combined into one pattern tried only at position 0;
+    the others into one searched through the line. That keeps matching cheap on long lines.
+    """
 
     def __init__(self, rules: tuple[Rule, ...]):
         self.rules = rules
-        self._combined = re.compile(
-            "|".join(f"(?P<r{i}>{rule.pattern})" for i, rule in enumerate(rules)), re.IGNORECASE
-        )
+        anchored, floating = [], []
+        for i, rule in enumerate(rules):
+            for k, alternative in enumerate(_alternatives(rule.pattern)):
+                if alternative.startswith("^"):
+                    anchored.append(f"(?P<r{i}_{k}>{alternative[1:]})")
+                else:
+                    floating.append(f"(?P<r{i}_{k}>{alternative})")
+        self._anchored = re.compile("|".join(anchored), re.IGNORECASE) if anchored else None
+        self._floating = re.compile("|".join(floating), re.IGNORECASE) if floating else None
         self._single = [re.compile(rule.pattern, re.IGNORECASE) for rule in rules]
 
     def match(self, line: str) -> Rule | None:
-        found = self._combined.search(line)
-        if found is None:
+        hits = []
+        if self._anchored is not None and (found := self._anchored.match(line)):
+            hits.append(int(found.lastgroup[1:].split("_")[0]))
+        if self._floating is not None and (found := self._floating.search(line)):
+            hits.append(int(found.lastgroup[1:].split("_")[0]))
+        if not hits:
             return None
-        rule = self.rules[int(found.lastgroup[1:])]
-        if len(line) <= rule.max_chars:
-            return rule
-        # The first hit was too long for its rule; a later rule may still accept the line.
-        for rule, pattern in zip(self.rules, self._single):
-            if len(line) <= rule.max_chars and pattern.search(line):
+        first = min(hits)
+        # a rule earlier in priority may match at a later position than the first hit: confirm in order
+        for index in range(first, len(self.rules)):
+            rule = self.rules[index]
+            if len(line) <= rule.max_chars and self._single[index].search(line):
                 return rule
         return None
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import rjieba
 
 _LAW_RE = re.compile(
-    r"《([^《》]{2,40}?(?:法|法典|条例|规定|办法|解释|意见|规则|决定|准则|细则|通知))》"
+    r"《([^《》]{1,40}?(?:法|法典|条例|规定|办法|解释|意见|规则|决定|准则|细则|通知))》"
     r"(第[一二三四五六七八九十百千零〇\d]+条(?:第[一二三四五六七八九十\d]+款)?)?"
 )
 _PHONE_RE = re.compile(r"(?<![\d.])(1[2]\d{3}|110|119|120|400-?\d{3}-?\d{4}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?![\d.])")
@@ -48,7 +48,8 @@ def place_names() -> frozenset[str]:
     places = set(gazetteer()["provinces"])
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.split(" ")
-        if len(parts) == 3 and parts[2] == "ns" and parts[0].endswith(("省", "市", "县", "自治区", "自治州")):
+        if (len(parts) == 3 and parts[2] == "ns" and len(parts[0]) >= 3
+                and parts[0].endswith(("省", "市", "县", "自治区", "自治州"))):
             places.add(parts[0])
     return frozenset(places)
 
@@ -121,7 +122,7 @@ def summary(lines: list[str], question: str) -> str:
     best, best_score = "", 0.0
     for line in lines[:6]:
         for sentence in _SENTENCE_RE.findall(line):
-            if len(sentence) < 10:
+            if len(sentence) < 10 or sentence.rstrip().endswith(("?", "？")):
                 continue
             score = sum(1 for i in range(len(sentence) - 1) if sentence[i:i + 2] in terms) / (1 + len(sentence) / 80)
             if score > best_score:

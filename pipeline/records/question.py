@@ -13,6 +13,7 @@ _QUESTION_SPLIT_RE = re.compile(r"(?<=[?？])")
 _INTERROGATIVE_RE = re.compile(
     r"吗|呢|如何|怎么|怎样|是否|什么|哪|多少|能否|可否|为何|为什么|有没有|会不会|能不能|是不是|要不要|可不可以|算不算|[?？]$"
 )
+STANDALONE_MIN_CHARS = 6  # a shorter second question (如何应对?) continues the first
 _FOLLOW_UP_RE = re.compile(r"^(?:这|那|它|此|该|还是|到底|究竟)")
 
 QUESTION_TYPES = {
@@ -43,7 +44,8 @@ def questions_from_title(title: str) -> tuple[str, list[str]]:
     pieces = [p for p in _QUESTION_SPLIT_RE.split(title) if p.strip()]
     questions: list[str] = []
     for piece in pieces:
-        if questions and (_FOLLOW_UP_RE.match(piece.strip()) or not piece.rstrip().endswith(("?", "？"))):
+        standalone = len(piece.strip().rstrip("?？")) >= STANDALONE_MIN_CHARS and not _FOLLOW_UP_RE.match(piece.strip())
+        if questions and (not standalone or not piece.rstrip().endswith(("?", "？"))):
             questions[-1] = f"{questions[-1].rstrip('?？')}？{piece.strip()}"
             continue
         questions.append(piece.strip())

@@ -1,0 +1,82 @@
+"""Record fields on the five samples, and the CSV/Parquet contracts."""
+
+import pandas as pd
+import pytest
+
+from pipeline.records.question import question_type, questions_from_title
+from pipeline.writers.tables import neutralize
+from tests.conftest import RESIDUE, read_records
+
+
+@pytest.fixture(scope="module")
+def records(sample_run):
+    out, _ = sample_run
+    frame = read_records(out)
+    return {row["source_path"][:3]: row for _, row in frame.iterrows()}
+
+
+def test_questions_and_types(records):
+    assert records["000"]["question"] == "网贷上门催收合法吗？"
+    assert records["001"]["question"] == "乐平市网贷逾期一天就上门？这是威胁还是合法催收？"
+    assert records["003"]["question"] == "网贷逾期家访合法吗？"
+    for key in ("000", "001", "002", "003"):
+        assert records[key]["question_type"] == "legality"
+
+
+def test_metadata_kept_from_chrome(records):
+    assert records["001"]["category"] == "金融债务"
+    assert records["001"]["source_url"] == "https://www.hefeilaws.com/hf/1211377.html"
+    assert records["001"]["author"] == "合飞律师"
+    assert records["004"]["published_at"] == "2025-01-17T01:39:06"
+
+
+def test_laws_entities_and_flags(records):
+    laws = records["001"]["laws"].split(";")
+    for citation in ("《中华人民共和国民法典》第1032条", "《中华人民共和国刑法》第293条",
+                     "《网络借贷信息中介机构业务活动管理暂行办法》第二十四条"):
+        assert citation in laws
+    entities = records["001"]["entities"].split(";")
+    assert "乐平市" in entities and "12368" in entities and "江西" in entities
+    assert "ai_prompt_residue" in records["004"]["flags"].split(";")
+    assert "mixed_language" in records["003"]["flags"].split(";")
+    assert "中国互联网金融协会" in records["002"]["entities"].split(";")
+
+
+def test_no_residue_in_any_field(records):
+    for row in records.values():
+        for column, value in row.items():
+            for word in RESIDUE:
+                assert word not in value, (row["source_path"], column, word)
+
+
+def test_summary_and_keywords(records):
+    assert records["000"]["summary"].startswith("综上所述")
+    assert all(len(row["summary"]) <= 200 for row in records.values())
+    assert "催收" in records["000"]["keywords"].split(";")
+    assert "催收" in records["000"]["tags"].split(";")
+
+
+def test_two_questions_in_a_title():
+    question, alternatives = questions_from_title("网贷频繁发消息说起诉是威胁吗?网贷起诉是威胁吗?_某某法律网")
+    assert question == "网贷频繁发消息说起诉是威胁吗？" and alternatives == ["网贷起诉是威胁吗？"]
+    assert questions_from_title("【独家】信用卡逾期怎么办-财经问答")[0] == "信用卡逾期怎么办？"
+    assert question_type("信用卡分期手续费是多少") == "cost"
+    assert question_type("什么是征信修复") == "what-is"
+
+
+def test_csv_and_parquet_round_trip_keep_every_field(sample_run):
+    out, _ = sample_run
+    csv = read_records(out)
+    parquet = pd.read_parquet(out / "records.parquet")
+    assert list(csv.columns) == list(parquet.columns)
+    for column in csv.columns:
+        for a, b in zip(csv[column], parquet[column]):
+            expected = ";".join(b) if hasattr(b, "__len__") and not isinstance(b, str) else str(b)
+            assert a == expected, column
+    assert parquet["char_count"].dtype.kind == "i" and parquet["removed_ratio"].dtype.kind == "f"
+
+
+def test_formula_like_cells_are_neutralized():
+    assert neutralize("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    assert neutralize("- 列表项") == "'- 列表项"
+    assert neutralize("普通文本") == "普通文本"

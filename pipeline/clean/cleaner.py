@@ -22,7 +22,6 @@ BLANK, CHROME, CUT, DATE, TEASER, SHORT, PARA = "blank", "chrome", "cut", "date"
 _SENTENCE_END = tuple("。!！;；")
 _TEASER_END_RE = re.compile(r"(\.{3,}|…+|\.\.\.)\s*[)）\]]?$")
 _SEPARATOR_RE = re.compile(r"^[=\-*_~#·.+]{5,}$")
-_DATE_META_RULES = ("meta_line",)
 PARA_MIN_CHARS = 40  # an unpunctuated line this long reads as prose, not as a title
 TITLE_MAX_CHARS = 64
 STRONG_MIN_CHARS = 15  # the anchor paragraph of an article
@@ -91,6 +90,10 @@ def _is_strong(line: Line) -> bool:
     return cjk >= PROSE_MIN_CJK_SHARE * len(line.norm.replace(" ", ""))
 
 
+def _is_dated_byline(line: Line) -> bool:
+    return line.rule is not None and line.rule.name == "meta_line" and metadata.iso_date(line.norm) is not None
+
+
 def _next_content(lines: list[Line], start: int) -> Line | None:
     for line in lines[start:]:
         if line.cls != BLANK:
@@ -113,12 +116,7 @@ def _split_parts(lines: list[Line]) -> list[list[Line]]:
             continue
         if seen_paragraph and _title_like(line):
             following = _next_content(lines, i + 1)
-            if (
-                following is not None
-                and following.rule is not None
-                and following.rule.name in _DATE_META_RULES
-                and metadata.iso_date(following.norm)
-            ):
+            if following is not None and _is_dated_byline(following):
                 parts.append([])
                 seen_paragraph = False
         parts[-1].append(line)
@@ -191,16 +189,18 @@ class _PartCleaner:
                 line.decision = line.rule.name
                 in_related = True
                 continue
-            if seen_paragraph and not in_related and self._is_reply_byline(line):
+            # a second dated byline after the article's text opens replies or comments
+            if seen_paragraph and not in_related and _is_dated_byline(line):
                 line.decision = "reply_section"
                 in_related = True
                 continue
             seen_paragraph = seen_paragraph or _is_strong(line)
             if in_related:
-                if line.cls == PARA and self._resumes(i):
+                # prose resumes only as two paragraphs in a row (list items alternate title/teaser)
+                if line.cls == PARA and self._introduces(i):
                     in_related = False
                 else:
-                    line.decision = line.rule.name if line.cls == CHROME and line.decision is None else "related_list"
+                    line.decision = line.rule.name if line.cls == CHROME else "related_list"
                     continue
             if line.rule is not None:
                 line.decision = line.rule.name
@@ -213,16 +213,6 @@ class _PartCleaner:
                 continue
             line.decision = "body"
             line.role = self._role(line, i)
-
-    @staticmethod
-    def _is_reply_byline(line: Line) -> bool:
-        """A second dated byline after the article's text opens replies or comments."""
-        return line.rule is not None and line.rule.name == "meta_line" and metadata.iso_date(line.norm) is not None
-
-    def _resumes(self, i: int) -> bool:
-        """Inside a related list, prose resumes only as two paragraphs in a row (items alternate title/teaser)."""
-        following = _next_content(self.lines, i + 1)
-        return following is not None and following.cls == PARA and following.rule is None
 
     def _introduces(self, i: int) -> bool:
         following = _next_content(self.lines, i + 1)
@@ -267,11 +257,11 @@ class _PartCleaner:
         article = set()
         for line in self.lines:
             if line.decision in ("body", "title") and line.cls == PARA or line is self.title:
-                article.update(line.norm[k:k + 2] for k in range(len(line.norm) - 1))
+                article |= _bigrams(line.norm)
         for run in self._kept_runs(start, (SHORT,)):
             if len(run) < OFF_TOPIC_MIN_RUN:
                 continue
-            grams = {line.norm[k:k + 2] for line in run for k in range(len(line.norm) - 1)}
+            grams = set().union(*(_bigrams(line.norm) for line in run))
             if grams and len(grams & article) / len(grams) < OFF_TOPIC_MAX_OVERLAP:
                 for line in run:
                     line.decision = "off_topic_block"

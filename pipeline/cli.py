@@ -41,18 +41,22 @@ def main() -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml).")
 @click.option("--full", is_flag=True, help="Reprocess every input, not only new or changed ones.")
 @click.option("--jsonl", is_flag=True, default=None, help="Also write records.jsonl.")
-def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, jsonl) -> None:
+@click.option("--executor", type=click.Choice(["local", "dask"]), help="Where the stages run (default local).")
+@click.option("--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786.")
+def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, jsonl, executor, scheduler) -> None:
     """Process INPUT_DIR (default raw/) into OUT (default output/)."""
+    from pipeline.executors.dask import DaskError
     from pipeline.run import EXIT_LOCKED, LockHeld, Run
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     config = _config(config_file, input_dir=input_dir, out_dir=out_dir, state_path=state_path,
-                     workers=workers, dedup_enabled=False if no_dedup else None, jsonl=jsonl)
+                     workers=workers, dedup_enabled=False if no_dedup else None, jsonl=jsonl,
+                     executor=executor, scheduler=scheduler)
     try:
         summary = Run(config, full=full).execute()
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
-    except SettingsMismatch as err:
+    except (SettingsMismatch, DaskError) as err:
         raise click.UsageError(str(err)) from None
     except LockHeld as err:
         click.echo(f"pipeline: {err}", err=True)

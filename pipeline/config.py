@@ -22,6 +22,8 @@ class Config:
     out_dir: str = "output"
     state_path: str = ""  # empty: <out_dir>/state.sqlite
     workers: int = 0  # 0: every core
+    executor: str = "local"  # local (this machine) or dask (an existing cluster at `scheduler`)
+    scheduler: str = ""
     dedup_enabled: bool = True
     jsonl: bool = False
     template_min_pages: int = 3
@@ -40,12 +42,12 @@ class Config:
 
     def content_hash(self) -> str:
         """Hash of the settings that change what a page becomes (not paths or worker counts)."""
-        relevant = {k: v for k, v in asdict(self).items() if k not in ("input_dir", "out_dir", "state_path", "workers")}
+        relevant = {k: v for k, v in asdict(self).items() if k not in _PLACEMENT}
         return hashlib.sha1(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def to_toml(self) -> str:
         lines = ["[run]"]
-        for name in ("input_dir", "out_dir", "state_path", "workers", "dedup_enabled", "jsonl"):
+        for name in sorted(_SECTIONS["run"], key=list(asdict(self)).index):
             lines.append(f"{name} = {_toml_value(getattr(self, name))}")
         lines += ["", "[cleaner]", f"template_min_pages = {self.template_min_pages}"]
         for rule in self.rules:
@@ -56,6 +58,11 @@ class Config:
             lines += ["", "[records.taxonomy]"] + [f"{json.dumps(k, ensure_ascii=False)} = {_toml_value(v)}"
                                                    for k, v in self.taxonomy.items()]
         return "\n".join(lines) + "\n"
+
+
+# Where and how a run executes, not what a page becomes: changing these never reprocesses inputs.
+EXECUTORS = ("local", "dask")
+_PLACEMENT = ("input_dir", "out_dir", "state_path", "workers", "executor", "scheduler")
 
 
 def _toml_value(value) -> str:
@@ -69,7 +76,7 @@ def _toml_value(value) -> str:
 
 
 _SECTIONS = {
-    "run": {"input_dir", "out_dir", "state_path", "workers", "dedup_enabled", "jsonl"},
+    "run": {"input_dir", "out_dir", "state_path", "workers", "executor", "scheduler", "dedup_enabled", "jsonl"},
     "cleaner": {"template_min_pages", "rules"},
     "dedup": {f.name for f in fields(DedupSettings)},
     "records": {"keyword_count", "taxonomy"},
@@ -88,7 +95,10 @@ def load_config(path: Path | None, **overrides) -> Config:
             raise ConfigError(f"config {path} is not valid TOML: {err}") from None
         config = _apply(config, data, path)
     values = {k: v for k, v in overrides.items() if v is not None}
-    return replace(config, **values)
+    config = replace(config, **values)
+    if config.executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {config.executor!r}")
+    return config
 
 
 def _apply(config: Config, data: dict, path: Path) -> Config:
@@ -103,10 +113,11 @@ def _apply(config: Config, data: dict, path: Path) -> Config:
         if bad:
             raise ConfigError(f"{path}: unknown key(s) {sorted(bad)} in [{section}]; known: {sorted(_SECTIONS[section])}")
         if section == "dedup":
-            try:
-                values["dedup"] = replace(config.dedup, **table)
-            except TypeError as err:
-                raise ConfigError(f"{path}: [dedup]: {err}") from None
+            for name, value in table.items():
+                expected = type(getattr(config.dedup, name))
+                if not isinstance(value, expected) or isinstance(value, bool) and expected is not bool:
+                    raise ConfigError(f"{path}: [dedup] {name} must be {expected.__name__}, not {value!r}")
+            values["dedup"] = replace(config.dedup, **table)
         elif section == "cleaner" and "rules" in table:
             values["rules"] = tuple(table["rules"])
             values.update({k: v for k, v in table.items() if k != "rules"})

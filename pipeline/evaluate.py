@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.clean import clean_page, load_rules
-from pipeline.clean.cleaner import learn_template_keys
+from pipeline.clean.templates import learn_template_keys
 from pipeline.model import Page
 from pipeline.readers.discover import read_source
 from pipeline.textnorm import char_bigrams

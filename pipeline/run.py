@@ -1,56 +1,53 @@
-"""One run of the pipeline: discover → decode → clean → build records → fold duplicates → write.
+"""One run of the pipeline: discover → learn templates → clean, build records, sign → fold → write.
 
-Per-page work (clean, build records, sign) is a pure function of plain records, mapped over
-batches in-process or in a process pool; the fold and the writes happen once, in the parent.
+The per-document stages (`pipeline.stages`) run on batches of files through an executor, locally
+or on a Dask cluster; results stream into spool files, so memory holds signatures and counts, never
+every page. The fold and the writes happen once, in this process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import logging
+import math
+import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from pipeline.clean import clean_page, load_rules
-from pipeline.clean.cleaner import learn_template_keys
-from pipeline.clean.rules import RuleSet
+from pipeline.clean import load_rules
+from pipeline.clean.templates import TemplateCounter
 from pipeline.config import Config, ConfigError
-from pipeline.dedup.fold import DedupSettings, Fold, Item, fold, sign
+from pipeline.dedup.fold import FoldResult, Signatures, band_keys, band_layout, fold
+from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import StateStore
-from pipeline.model import Page, PageError
+from pipeline.executors import make_executor
 from pipeline.outputs import (DUPLICATE_COLUMNS, DUPLICATE_SCHEMA, ERROR_COLUMNS, LIST_COLUMNS, RECORD_COLUMNS,
                               RECORD_SCHEMA, REMOVED_COLUMNS)
-from pipeline.readers import discover, read_source
-from pipeline.records.build import Record, RecordBuilder
+from pipeline.readers import discover
+from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
-from pipeline.writers.atomic import write_text
-from pipeline.writers.tables import read_parquet_rows, write_csv, write_jsonl, write_parquet
+from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
+from pipeline.writers.atomic import atomic_path, write_text
+from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_parquet_rows
 
 log = logging.getLogger("pipeline")
-BATCH_PAGES = 64
+MAX_BATCH_FILES = 256
+MIN_BATCH_FILES = 8
+SLOWEST_KEPT = 10
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
 
 class LockHeld(RuntimeError):
     """Another run holds the output folder's lock."""
-
-
-@dataclass
-class PageResult:
-    """What the per-page stage returns for one page."""
-
-    source_path: str
-    records: list[Record]
-    removed: list[dict]
-    folds: list[Fold]
-    no_article: bool
-    seconds: float
 
 
 @dataclass
@@ -61,6 +58,7 @@ class RunSummary:
     input_dir: str = ""
     out_dir: str = ""
     config_hash: str = ""
+    executor: str = "local"
     inputs_seen: int = 0
     inputs_processed: int = 0
     inputs_unchanged: int = 0
@@ -70,30 +68,12 @@ class RunSummary:
     records_total: int = 0
     removed_lines: int = 0
     removed_by_rule: dict[str, int] = field(default_factory=dict)
+    removed_share_histogram: list[int] = field(default_factory=lambda: [0] * 10)  # pages per 10% of lines removed
     errors: list[dict] = field(default_factory=list)
     no_article: list[str] = field(default_factory=list)
     slowest: list[dict] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
     exit_code: int = 0
-
-
-def process_pages(pages: list[Page], rules: RuleSet, template_keys: frozenset[str], builder: RecordBuilder,
-                  dedup: DedupSettings | None, run_id: str) -> list[PageResult]:
-    """The per-page stage: clean, build records, sign. Pure: the same inputs give the same outputs."""
-    results = []
-    for page in pages:
-        started = time.perf_counter()
-        cleaned = clean_page(page, rules, template_keys)
-        records = builder.build(cleaned, run_id)
-        removed = [
-            {"source_path": page.source_path, "part": d.part, "line_no": d.line_no, "rule": d.rule, "text": d.text.strip()}
-            for d in cleaned.removed
-        ]
-        items = [Item(r.record_id, r.source_path, r.part, r.char_count, r.answer) for r in records]
-        folds = sign(items, dedup) if dedup is not None else []
-        results.append(PageResult(page.source_path, records, removed, folds, not cleaned.articles,
-                                  time.perf_counter() - started))
-    return results
 
 
 def new_run_id(out_dir: Path) -> str:
@@ -112,11 +92,18 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
+def batches_of(files: list[str], workers: int) -> list[list[str]]:
+    """Batches big enough to amortize shipping the context, small enough to spread over the workers."""
+    size = max(MIN_BATCH_FILES, min(MAX_BATCH_FILES, math.ceil(len(files) / (4 * max(1, workers)))))
+    return [files[i:i + size] for i in range(0, len(files), size)]
+
+
 class Run:
-    def __init__(self, config: Config, full: bool = False, progress=None):
+    def __init__(self, config: Config, full: bool = False, progress=None, on_stage=None):
         self.config = config
         self.full = full
         self.progress = progress
+        self.on_stage = on_stage
         self.input_dir = Path(config.input_dir)
         self.out_dir = Path(config.out_dir)
         if not self.input_dir.is_dir():
@@ -141,23 +128,45 @@ class Run:
         write_text(self.out_dir / ".pending_run", run_id)
         summary = RunSummary(run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                              input_dir=str(self.input_dir), out_dir=str(self.out_dir),
-                             config_hash=self.config.content_hash())
+                             config_hash=self.config.content_hash(), executor=self.config.executor)
         store = StateStore(self.config.state_file)
+        dedup = self.config.dedup if self.config.dedup_enabled else None
+        executor = None
         try:
-            dedup = self.config.dedup if self.config.dedup_enabled else None
             if dedup is not None:
-                from pipeline.dedup.signature import Signer
-
                 store.check_settings(Signer(dedup.ngram, dedup.num_perm, dedup.seed).settings()
                                      | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)})
             todo, fingerprints = self._select_inputs(store, summary)
-            results = self._process(todo, summary, run_id, dedup)
-            self._finish(results, fingerprints, store, summary, run_id, dedup)
+            executor = make_executor(self.config.executor, self.config.worker_count, self.config.scheduler)
+            batches = batches_of(todo, self.config.worker_count)
+            context = self._learn_templates(batches, executor, run_id, dedup, summary)
+            spool = self.out_dir / f".spool-{run_id}.parquet"
+            signed = self._process(batches, executor, context, summary, spool)
+            self._stage("fold", summary)
+            if dedup is not None:
+                bands, rows = band_layout(dedup)
+                store.forget_sources(sorted(fingerprints), lambda signature: band_keys(signature, bands, rows))
+                folded = fold(signed, dedup, store, group=executor.band_buckets)
+            else:
+                folded = FoldResult([None] * len(signed), [None] * len(signed), [], [])
+            self._finish(signed, folded, spool, fingerprints, store, summary, run_id)
         finally:
+            if executor is not None:
+                executor.close()
             store.close()
         return summary
 
-    def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[tuple[Path, str]], dict]:
+    def _stage(self, name: str, summary: RunSummary) -> None:
+        """Starts timing a stage (the previous one ends) and tells an observer, e.g. the benchmark."""
+        now = time.perf_counter()
+        if getattr(self, "_stage_name", None):
+            summary.stage_seconds[self._stage_name] = round(now - self._stage_started, 3)
+        self._stage_name, self._stage_started = name, now
+        if self.on_stage is not None:
+            self.on_stage(name)
+
+    def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[str], dict]:
+        self._stage("select_inputs", summary)
         known = {row[0]: row[1:] for row in store.db.execute("SELECT source_path, size, mtime_ns, content_hash, run_id FROM inputs")}
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
@@ -178,150 +187,149 @@ class Run:
             if not self.full and not config_changed and previous and previous[2] == digest:
                 summary.inputs_unchanged += 1
                 continue
-            todo.append((path, rel))
+            todo.append(rel)
         summary.inputs_processed = len(todo)
         return todo, fingerprints
 
-    def _pages(self, todo, summary: RunSummary):
-        for path, rel in todo:
-            for item in read_source(path, rel, self.input_dir):
-                if isinstance(item, PageError):
-                    summary.errors.append({"source_path": item.source_path, "reason": item.reason})
-                    log.warning("%s: %s", item.source_path, item.reason)
-                else:
-                    yield item
+    def _learn_templates(self, batches, executor, run_id: str, dedup, summary: RunSummary) -> StageContext:
+        # Template evidence needs the whole batch of inputs: a first pass only counts short-line keys.
+        self._stage("learn_templates", summary)
+        counter = TemplateCounter()
+        for keys in executor.map(count_template_lines, batches, str(self.input_dir)):
+            counter.add(keys)
+        return StageContext(str(self.input_dir), self.rules, self.builder, dedup, run_id,
+                            counter.template_keys(self.config.template_min_pages))
 
-    def _process(self, todo, summary: RunSummary, run_id: str, dedup) -> list[PageResult]:
-        started = time.perf_counter()
-        # Template evidence needs the whole batch; a first streaming pass only counts line keys.
-        template_keys = learn_template_keys((p.text for p in self._pages(todo, RunSummary(run_id, ""))),
-                                            self.config.template_min_pages)
-        summary.stage_seconds["learn_templates"] = round(time.perf_counter() - started, 3)
-        started = time.perf_counter()
-        results: list[PageResult] = []
-        args = (self.rules, template_keys, self.builder, dedup, run_id)
-        batches = _batched(self._pages(todo, summary), BATCH_PAGES)
-        workers = self.config.worker_count
-        if workers <= 1 or len(todo) < 2:
-            for batch in batches:
-                results.extend(process_pages(batch, *args))
-                self._tick(len(batch))
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                pending = [pool.submit(process_pages, batch, *args) for batch in batches]
-                for future in pending:
-                    batch_results = future.result()
-                    results.extend(batch_results)
-                    self._tick(len(batch_results))
-        summary.stage_seconds["clean_build_sign"] = round(time.perf_counter() - started, 3)
-        return results
+    def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path) -> Signatures:
+        self._stage("clean_build_sign", summary)
+        run_dir = self.out_dir / "runs" / context.run_id
+        signatures: list[Signatures] = []
+        slowest: list[tuple[float, str]] = []
+        writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA)
+        try:
+            with CsvSink(run_dir / "removed.csv", REMOVED_COLUMNS) as removed:
+                for result in executor.map(process_batch, batches, context):
+                    if result.records:
+                        writer.write_table(_table(result.records))
+                    removed.write(result.removed)
+                    signatures.append(result.signatures)
+                    self._account(result, summary, slowest)
+        finally:
+            writer.close()
+        summary.slowest = [{"source_path": path, "seconds": seconds} for seconds, path in sorted(slowest, reverse=True)]
+        return Signatures.concat(signatures)
 
-    def _tick(self, count: int) -> None:
+    def _account(self, result: BatchResult, summary: RunSummary, slowest: list) -> None:
+        summary.errors.extend(result.errors)
+        for error in result.errors:
+            log.warning("%s: %s", error["source_path"], error["reason"])
+        summary.no_article.extend(result.no_article)
+        summary.removed_lines += len(result.removed)
+        for row in result.removed:
+            summary.removed_by_rule[row["rule"]] = summary.removed_by_rule.get(row["rule"], 0) + 1
+        for stats in result.page_stats:
+            share = stats["removed"] / stats["lines"] if stats["lines"] else 0.0
+            summary.removed_share_histogram[min(9, int(share * 10))] += 1
+            heapq.heappush(slowest, (stats["seconds"], stats["source_path"]))
+            if len(slowest) > SLOWEST_KEPT:
+                heapq.heappop(slowest)
+        summary.pages += len(result.page_stats)
         if self.progress is not None:
-            self.progress(count)
+            self.progress(len(result.page_stats))
 
-    def _finish(self, results: list[PageResult], fingerprints: dict, store: StateStore, summary: RunSummary,
-                run_id: str, dedup) -> None:
-        started = time.perf_counter()
-        results.sort(key=lambda r: r.source_path)
-        summary.pages = len(results)
-        records = {(r.source_path, r.part): r for result in results for r in result.records}
-        reprocessed = {rel for rel in fingerprints}
-        prior_records = [row for row in read_parquet_rows(self.out_dir / "records.parquet")
-                         if row["source_path"].split("#")[0] not in reprocessed]
+    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, fingerprints: dict, store: StateStore,
+                summary: RunSummary, run_id: str) -> None:
+        self._stage("write", summary)
+        reprocessed = set(fingerprints)
         prior_duplicates = [row for row in read_parquet_rows(self.out_dir / "duplicates.parquet")
                             if row["source_path"].split("#")[0] not in reprocessed]
-        if dedup is not None:
-            store.forget_sources(sorted(reprocessed))
-        folds = [f for result in results for f in result.folds]
-        new_canonicals = fold(folds, dedup, store, run_id) if dedup is not None else []
         duplicates = []
-        for f in folds:
-            if f.canonical_record_id is None or f.canonical_record_id == f.item.record_id and f.canonical_source_path == f.item.source_path:
+        for i in range(len(signed)):
+            canonical_id, canonical_path = folded.canonical_record_id[i], folded.canonical_source_path[i]
+            if canonical_id is None or (canonical_id == signed.record_ids[i] and canonical_path == signed.source_paths[i]):
                 continue
-            duplicates.append({"source_path": f.item.source_path, "part": f.item.part, "record_id": f.item.record_id,
-                               "canonical_record_id": f.canonical_record_id,
-                               "canonical_source_path": f.canonical_source_path,
-                               "similarity": round(f.similarity, 4), "run_id": run_id})
-        copies = {(d["source_path"], d["part"]) for d in duplicates}
-        new_records = [asdict(r) for key, r in sorted(records.items()) if key not in copies]
-        all_records = {row["record_id"]: row for row in prior_records}
-        for row in new_records:
-            all_records.setdefault(row["record_id"], row)
+            duplicates.append({"source_path": signed.source_paths[i], "part": int(signed.parts[i]),
+                               "record_id": signed.record_ids[i], "canonical_record_id": canonical_id,
+                               "canonical_source_path": canonical_path,
+                               "similarity": round(float(folded.similarity[i]), 4), "run_id": run_id})
         all_duplicates = prior_duplicates + duplicates
-        _count_duplicates(all_records, all_duplicates)
-        summary.stage_seconds["fold"] = round(time.perf_counter() - started, 3)
-
-        started = time.perf_counter()
-        removed = [row for result in results for row in result.removed]
-        summary.records_new = len(new_records)
+        copies = {(d["source_path"], d["part"]) for d in duplicates}
+        self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), summary, run_id)
+        spool.unlink(missing_ok=True)
+        run_dir = self.out_dir / "runs" / run_id
         summary.duplicates_new = len(duplicates)
-        summary.records_total = len(all_records)
-        summary.removed_lines = len(removed)
-        for row in removed:
-            summary.removed_by_rule[row["rule"]] = summary.removed_by_rule.get(row["rule"], 0) + 1
-        summary.no_article = [r.source_path for r in results if r.no_article]
-        summary.slowest = [{"source_path": r.source_path, "seconds": round(r.seconds, 4)}
-                           for r in sorted(results, key=lambda r: -r.seconds)[:10]]
-        cumulative = sorted(all_records.values(), key=lambda row: (row["first_seen_run"], row["source_path"], row["part"]))
-        new_rows = [all_records[row["record_id"]] for row in new_records if row["record_id"] in all_records]
-        self._write(run_id, cumulative, new_rows, all_duplicates, duplicates, removed, summary)
-        if dedup is not None:
-            by_key = {(f.item.source_path, f.item.part): f for f in new_canonicals}
+        errors = summary.errors + [{"source_path": p, "reason": "no article found"} for p in summary.no_article]
+        with ParquetSink(self.out_dir / "duplicates.parquet", DUPLICATE_SCHEMA) as sink:
+            sink.write(all_duplicates)
+        with CsvSink(self.out_dir / "duplicates.csv", DUPLICATE_COLUMNS) as sink:
+            sink.write(all_duplicates)
+        with CsvSink(run_dir / "duplicates.csv", DUPLICATE_COLUMNS) as sink:
+            sink.write(duplicates)
+        for folder in (run_dir, self.out_dir):
+            with CsvSink(folder / "errors.csv", ERROR_COLUMNS) as sink:
+                sink.write(errors)
+        with atomic_path(self.out_dir / "removed.csv") as tmp:
+            shutil.copyfile(run_dir / "removed.csv", tmp)
+        if folded.new_canonicals:
             store.add_canonicals([
-                (f.item.record_id, f.item.source_path, f.item.part, run_id, f.item.char_count, f.exact, f.signature, f.bands)
-                for key, f in sorted(by_key.items())
+                (signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]), run_id,
+                 int(signed.char_counts[i]), signed.exact_hex(i), signed.matrix[i], signed.bands[i].tolist())
+                for i in folded.new_canonicals
             ])
         with store.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
                            [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items())])
             db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, 'ok')",
                        (run_id, summary.started_at, summary.config_hash))
-        summary.stage_seconds["write"] = round(time.perf_counter() - started, 3)
+        self._stage("", summary)
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         summary.exit_code = EXIT_FILE_ERRORS if summary.errors else EXIT_OK
-        self._write_run_json(run_id, summary)
+        write_text(run_dir / "run.json", json.dumps(asdict(summary), ensure_ascii=False, indent=2) + "\n")
         write_text(self.out_dir / "latest_run", run_id + "\n")
         (self.out_dir / ".pending_run").unlink(missing_ok=True)
 
-    def _write(self, run_id, cumulative, new_rows, all_duplicates, duplicates, removed, summary) -> None:
-        out, run_dir = self.out_dir, self.out_dir / "runs" / run_id
+    def _write_records(self, spool: Path, reprocessed: set[str], copies: set, sources: dict[str, list[str]],
+                       summary: RunSummary, run_id: str) -> None:
+        """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records."""
         lists = set(LIST_COLUMNS)
-        errors = summary.errors + [{"source_path": p, "reason": "no article found"} for p in summary.no_article]
-        write_csv(run_dir / "records.csv", new_rows, RECORD_COLUMNS, lists)
-        write_csv(run_dir / "duplicates.csv", duplicates, DUPLICATE_COLUMNS)
-        write_csv(run_dir / "removed.csv", removed, REMOVED_COLUMNS)
-        write_csv(run_dir / "errors.csv", errors, ERROR_COLUMNS)
-        write_parquet(out / "records.parquet", cumulative, RECORD_SCHEMA)
-        write_parquet(out / "duplicates.parquet", all_duplicates, DUPLICATE_SCHEMA)
-        write_csv(out / "records.csv", cumulative, RECORD_COLUMNS, lists)
-        write_csv(out / "duplicates.csv", all_duplicates, DUPLICATE_COLUMNS)
-        write_csv(out / "removed.csv", removed, REMOVED_COLUMNS)
-        write_csv(out / "errors.csv", errors, ERROR_COLUMNS)
-        if self.config.jsonl:
-            write_jsonl(out / "records.jsonl", cumulative)
+        seen: set[str] = set()
 
-    def _write_run_json(self, run_id: str, summary: RunSummary) -> None:
-        write_text(self.out_dir / "runs" / run_id / "run.json",
-                   json.dumps(asdict(summary), ensure_ascii=False, indent=2) + "\n")
+        def fresh(rows: list[dict], keep) -> list[dict]:
+            kept = []
+            for row in rows:
+                if row["record_id"] in seen or not keep(row):
+                    continue
+                seen.add(row["record_id"])
+                row["duplicate_sources"] = sources.get(row["record_id"], [])
+                row["dup_count"] = len(row["duplicate_sources"])
+                kept.append(row)
+            return kept
+
+        with ExitStack() as stack:
+            cumulative = [stack.enter_context(ParquetSink(self.out_dir / "records.parquet", RECORD_SCHEMA)),
+                          stack.enter_context(CsvSink(self.out_dir / "records.csv", RECORD_COLUMNS, lists))]
+            if self.config.jsonl:
+                cumulative.append(stack.enter_context(JsonlSink(self.out_dir / "records.jsonl")))
+            this_run = stack.enter_context(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_COLUMNS, lists))
+            for rows in read_parquet_batches(self.out_dir / "records.parquet"):
+                rows = fresh(rows, lambda row: row["source_path"].split("#")[0] not in reprocessed)
+                for sink in cumulative:
+                    sink.write(rows)
+            for rows in read_parquet_batches(spool):
+                rows = fresh(rows, lambda row: (row["source_path"], row["part"]) not in copies)
+                summary.records_new += len(rows)
+                for sink in [*cumulative, this_run]:
+                    sink.write(rows)
+        summary.records_total = len(seen)
 
 
-def _count_duplicates(records: dict[str, dict], duplicates: list[dict]) -> None:
-    sources: dict[str, list[str]] = {}
+def _table(rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
+
+
+def _duplicate_sources(duplicates: list[dict]) -> dict[str, list[str]]:
+    sources: dict[str, set[str]] = {}
     for row in duplicates:
-        sources.setdefault(row["canonical_record_id"], []).append(
+        sources.setdefault(row["canonical_record_id"], set()).add(
             row["source_path"] if row["part"] == 0 else f"{row['source_path']}:{row['part']}")
-    for record_id, row in records.items():
-        row["duplicate_sources"] = sorted(set(sources.get(record_id, [])))
-        row["dup_count"] = len(row["duplicate_sources"])
-
-
-def _batched(iterable, size: int):
-    batch = []
-    for item in iterable:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    return {record_id: sorted(paths) for record_id, paths in sources.items()}

@@ -6,7 +6,7 @@ import pandas as pd
 
 from pipeline.dedup.fold import DedupSettings
 from tests.conftest import RAW, read_records, run_cli
-from tests.spun.generate import generate, write_corpus
+from pipeline.bench.spun import generate, write_corpus
 from tests.spun.measure import measure
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pipeline.clean import metadata
 from pipeline.clean.rules import Rule, RuleSet
+from pipeline.clean.templates import line_key
 from pipeline.model import Article, CleanedPage, LineDecision, Page
 from pipeline.textnorm import NUMBERED_RE, fold_for_hash, for_matching, strip_bullet
 
@@ -128,7 +129,7 @@ def _split_parts(lines: list[Line]) -> list[list[Line]]:
 class _PartCleaner:
     """Decides every line of one article part."""
 
-    def __init__(self, lines: list[Line], template_keys: frozenset[str]):
+    def __init__(self, lines: list[Line], template_keys: frozenset[int]):
         self.lines = lines
         self.template_keys = template_keys
         self.title: Line | None = None
@@ -208,7 +209,7 @@ class _PartCleaner:
             if title_key and self._repeats_title(line, title_key):
                 line.decision = "title_repeat"
                 continue
-            if line.cls == SHORT and fold_for_hash(line.norm) in self.template_keys and not self._introduces(i):
+            if line.cls == SHORT and line_key(line.norm) in self.template_keys and not self._introduces(i):
                 line.decision = "template_line"
                 continue
             line.decision = "body"
@@ -275,20 +276,7 @@ class _PartCleaner:
                 break
 
 
-def learn_template_keys(texts, min_pages: int = 3, min_share: float = 0.0) -> frozenset[str]:
-    """CCNet-style evidence: folded lines that recur in at least min_pages pages of the batch."""
-    counts: dict[str, int] = {}
-    total = 0
-    for text in texts:
-        total += 1
-        for key in {fold_for_hash(line) for line in text.splitlines()}:
-            if key:
-                counts[key] = counts.get(key, 0) + 1
-    threshold = max(min_pages, int(min_share * total))
-    return frozenset(key for key, count in counts.items() if count >= threshold)
-
-
-def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[str] = frozenset()) -> CleanedPage:
+def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[int] = frozenset()) -> CleanedPage:
     """Cleans one page into articles; every input line gets a decision naming its rule."""
     matcher = rules.matcher(page.source_path)
     lines = [_classify(no, raw, matcher) for no, raw in enumerate(page.text.splitlines(), start=1)]

@@ -1,5 +1,10 @@
 """Fold near-duplicate records: candidates from LSH bands, verified, clustered by union-find.
 
+Signatures travel as columns (`Signatures`: one row per record, numpy arrays), so a million records
+cost a few hundred megabytes, not a million Python objects. Candidate buckets come from grouping
+the (band key, row) table; that grouping is the only step that needs every record at once, and an
+executor may run it as a distributed shuffle (`band_buckets` is the local version).
+
 A copy whose article already has a canonical record from an earlier run is folded into it; that
 record keeps its id. Within a run the canonical is the most complete body, then the smallest
 source path.
@@ -11,10 +16,15 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 from datasketch.lsh import _optimal_param
 
-from pipeline.dedup.signature import Signer, exact_key, normalize_body, similarity
+from pipeline.dedup.signature import Signer, exact_key, normalize_body
 from pipeline.dedup.store import Canonical, StateStore
+
+# Beyond this many members a bucket is checked against its first members only: a bucket that large
+# is a pile of near-identical pages, and each member needs one match to join the cluster.
+BUCKET_ALL_PAIRS_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -38,17 +48,44 @@ class Item:
 
 
 @dataclass
-class Fold:
-    """The decision for one record: canonical itself (canonical_record_id is None) or a copy."""
+class Signatures:
+    """Columns of signed records: ids, where they came from, exact key, MinHash signature, band keys."""
 
-    item: Item
-    exact: str
-    signature: np.ndarray
-    bands: list[int]
-    canonical_record_id: str | None = None
-    canonical_source_path: str | None = None
-    similarity: float = 1.0
-    copies: list["Fold"] = field(default_factory=list)
+    record_ids: list[str] = field(default_factory=list)
+    source_paths: list[str] = field(default_factory=list)
+    parts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    char_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    exact: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint32))
+    bands: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+
+    def __len__(self) -> int:
+        return len(self.record_ids)
+
+    @staticmethod
+    def concat(parts: list["Signatures"]) -> "Signatures":
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Signatures()
+        return Signatures(
+            [r for p in parts for r in p.record_ids], [s for p in parts for s in p.source_paths],
+            np.concatenate([p.parts for p in parts]), np.concatenate([p.char_counts for p in parts]),
+            np.concatenate([p.exact for p in parts]), np.vstack([p.matrix for p in parts]),
+            np.vstack([p.bands for p in parts]),
+        )
+
+    def exact_hex(self, i: int) -> str:
+        return f"{int(self.exact[i]):016x}"
+
+
+@dataclass
+class FoldResult:
+    """Per row: the canonical it folds into (None: it is canonical), and the similarity to it."""
+
+    canonical_record_id: list[str | None]
+    canonical_source_path: list[str | None]
+    similarity: np.ndarray
+    new_canonicals: list[int]
 
 
 def band_layout(settings: DedupSettings) -> tuple[int, int]:
@@ -64,6 +101,45 @@ def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
         digest = hashlib.blake2b(chunk, digest_size=4, key=band.to_bytes(2, "little")).digest()
         keys.append(int.from_bytes(digest, "little", signed=True))
     return keys
+
+
+def sign(items: list[Item], settings: DedupSettings) -> Signatures:
+    signer = Signer(settings.ngram, settings.num_perm, settings.seed)
+    bands, rows = band_layout(settings)
+    signatures, exact, keys = [], [], []
+    for item in items:
+        normalized = normalize_body(item.answer, settings.simplified)
+        signature = signer.signature(normalized)
+        signatures.append(signature)
+        exact.append(int(exact_key(normalized), 16))
+        keys.append(band_keys(signature, bands, rows))
+    return Signatures(
+        [i.record_id for i in items], [i.source_path for i in items],
+        np.array([i.part for i in items], np.int32), np.array([i.char_count for i in items], np.int64),
+        np.array(exact, np.uint64), np.array(signatures, np.uint32).reshape(len(items), settings.num_perm),
+        np.array(keys, np.int64).reshape(len(items), bands),
+    )
+
+
+def band_table(signed: Signatures, rows: np.ndarray) -> pd.DataFrame:
+    """The (band key, row) pairs of the given rows: what LSH groups on."""
+    return pd.DataFrame({"key": signed.bands[rows].ravel(),
+                         "row": np.repeat(rows, signed.bands.shape[1]).astype(np.int64)})
+
+
+def buckets_in_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Band keys shared by two or more rows, with their rows ascending; one partition's worth."""
+    frame = frame.sort_values(["key", "row"], kind="stable")
+    shared = frame[frame.duplicated("key", keep=False)]
+    if shared.empty:
+        return pd.DataFrame({"key": pd.Series([], dtype=np.int64), "rows": pd.Series([], dtype=object)})
+    grouped = shared.groupby("key", sort=True)["row"].agg(lambda s: tuple(s.tolist()))
+    return grouped.rename("rows").reset_index()
+
+
+def band_buckets(table: pd.DataFrame) -> list[tuple[int, ...]]:
+    """The local grouping: every bucket of candidates, in key order."""
+    return list(buckets_in_frame(table)["rows"])
 
 
 class _UnionFind:
@@ -82,89 +158,87 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def sign(items: list[Item], settings: DedupSettings) -> list[Fold]:
-    signer = Signer(settings.ngram, settings.num_perm, settings.seed)
-    bands, rows = band_layout(settings)
-    folds = []
-    for item in items:
-        normalized = normalize_body(item.answer, settings.simplified)
-        signature = signer.signature(normalized)
-        folds.append(Fold(item, exact_key(normalized), signature, band_keys(signature, bands, rows)))
-    return folds
+def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, group=band_buckets) -> FoldResult:
+    """Decides canonical/copy for every row. `group` turns the band table into candidate buckets."""
+    n = len(signed)
+    order = sorted(range(n), key=lambda i: (signed.source_paths[i], int(signed.parts[i])))
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    uf = _UnionFind(n)
+    # Exact copies join their first occurrence; only one row per exact key goes to LSH.
+    first_of: dict[int, int] = {}
+    for i in order:
+        first_of.setdefault(int(signed.exact[i]), i)
+        uf.union(rank[first_of[int(signed.exact[i])]], rank[i])
+    representatives = np.array(sorted(set(first_of.values())), np.int64)
+    matrix = signed.matrix
+    threshold = settings.threshold * matrix.shape[1] if n else 0
 
+    def verified(a: int, b: int) -> bool:
+        return np.count_nonzero(matrix[a] == matrix[b]) >= threshold
 
-def fold(folds: list[Fold], settings: DedupSettings, store: StateStore | None, run_id: str) -> list[Fold]:
-    """Decides canonical/copy for every fold (in place) and returns the new canonical ones."""
-    folds = sorted(folds, key=lambda f: (f.item.source_path, f.item.part))
-    uf = _UnionFind(len(folds))
-    seen_exact: dict[str, int] = {}
-    buckets: dict[int, list[int]] = {}
-    for i, f in enumerate(folds):
-        if f.exact in seen_exact:
-            uf.union(seen_exact[f.exact], i)
-        else:
-            seen_exact[f.exact] = i
-        for key in f.bands:
-            buckets.setdefault(key, []).append(i)
-    for members in buckets.values():
-        for j in members[1:]:
-            if uf.find(members[0]) != uf.find(j) and similarity(folds[members[0]].signature, folds[j].signature) >= settings.threshold:
-                uf.union(members[0], j)
-        # members that failed against the first may still match each other
-        for a_pos, a in enumerate(members[1:], start=1):
-            for b in members[a_pos + 1:]:
-                if uf.find(a) != uf.find(b) and similarity(folds[a].signature, folds[b].signature) >= settings.threshold:
-                    uf.union(a, b)
+    for bucket in set(group(band_table(signed, representatives))) if n else ():
+        members = sorted(bucket, key=lambda i: rank[i])
+        heads = members if len(members) <= BUCKET_ALL_PAIRS_MAX else members[:BUCKET_ALL_PAIRS_MAX]
+        for pos, a in enumerate(heads):
+            for b in members[pos + 1:]:
+                if uf.find(rank[a]) != uf.find(rank[b]) and verified(a, b):
+                    uf.union(rank[a], rank[b])
     clusters: dict[int, list[int]] = {}
-    for i in range(len(folds)):
-        clusters.setdefault(uf.find(i), []).append(i)
+    for i in order:
+        clusters.setdefault(uf.find(rank[i]), []).append(i)
 
-    prior = _prior_matches(folds, settings, store) if store is not None else {}
-    new_canonicals: list[Fold] = []
+    result = FoldResult([None] * n, [None] * n, np.ones(n), [])
+    prior = _prior_matches(signed, settings, store) if store is not None and n else {}
     for members in clusters.values():
-        cluster = [folds[i] for i in members]
         earlier = _best_prior([prior.get(i, []) for i in members])
         if earlier is not None:
-            canonical_id, canonical_path = earlier.record_id, earlier.source_path
-            for f in cluster:
-                f.canonical_record_id, f.canonical_source_path = canonical_id, canonical_path
-                f.similarity = 1.0 if f.item.record_id == canonical_id else similarity(f.signature, earlier.signature)
+            for i in members:
+                result.canonical_record_id[i] = earlier.record_id
+                result.canonical_source_path[i] = earlier.source_path
+                result.similarity[i] = 1.0 if signed.record_ids[i] == earlier.record_id else _similarity(matrix[i], earlier.signature)
             continue
-        head = min(cluster, key=lambda f: (-f.item.char_count, f.item.source_path, f.item.part))
-        new_canonicals.append(head)
-        for f in cluster:
-            if f is head:
+        head = min(members, key=lambda i: (-signed.char_counts[i], signed.source_paths[i], signed.parts[i]))
+        result.new_canonicals.append(head)
+        for i in members:
+            if i == head:
                 continue
-            f.canonical_record_id, f.canonical_source_path = head.item.record_id, head.item.source_path
-            f.similarity = 1.0 if f.exact == head.exact else similarity(f.signature, head.signature)
-            head.copies.append(f)
-    return new_canonicals
+            result.canonical_record_id[i] = signed.record_ids[head]
+            result.canonical_source_path[i] = signed.source_paths[head]
+            result.similarity[i] = 1.0 if signed.exact[i] == signed.exact[head] else _similarity(matrix[i], matrix[head])
+    result.new_canonicals.sort(key=lambda i: rank[i])
+    return result
 
 
-def _prior_matches(folds: list[Fold], settings: DedupSettings, store: StateStore) -> dict[int, list[tuple[float, Canonical]]]:
-    """For each fold (by position), earlier runs' canonicals that it verifiably duplicates."""
-    exact = store.by_exact_key(sorted({f.exact for f in folds}))
-    band_hits = store.by_band_keys(sorted({key for f in folds for key in f.bands}))
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a == b)) / len(a)
+
+
+def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStore) -> dict[int, list[Canonical]]:
+    """For each row, earlier runs' canonicals that it verifiably duplicates."""
+    if store.count() == 0:
+        return {}
+    exact = store.by_exact_key(sorted({signed.exact_hex(i) for i in range(len(signed))}))
+    band_hits = store.by_band_keys(sorted({int(k) for k in np.unique(signed.bands)}))
     candidates = store.canonicals(sorted({c for ids in band_hits.values() for c in ids}))
-    matches: dict[int, list[tuple[float, Canonical]]] = {}
-    for i, f in enumerate(folds):
-        found: dict[int, tuple[float, Canonical]] = {}
-        if f.exact in exact:
-            found[exact[f.exact].id] = (1.0, exact[f.exact])
-        for key in f.bands:
-            for cid in band_hits.get(key, ()):
-                if cid not in found:
-                    score = similarity(f.signature, candidates[cid].signature)
-                    if score >= settings.threshold:
-                        found[cid] = (score, candidates[cid])
+    matches: dict[int, list[Canonical]] = {}
+    for i in range(len(signed)):
+        found: dict[int, Canonical] = {}
+        hit = exact.get(signed.exact_hex(i))
+        if hit is not None:
+            found[hit.id] = hit
+        for key in signed.bands[i]:
+            for cid in band_hits.get(int(key), ()):
+                if cid not in found and _similarity(signed.matrix[i], candidates[cid].signature) >= settings.threshold:
+                    found[cid] = candidates[cid]
         if found:
             matches[i] = list(found.values())
     return matches
 
 
-def _best_prior(match_lists: list[list[tuple[float, Canonical]]]) -> Canonical | None:
+def _best_prior(match_lists: list[list[Canonical]]) -> Canonical | None:
     """Earliest seen across runs, then the most complete body, then the smallest source path."""
-    matches = [canonical for found in match_lists for _, canonical in found]
+    matches = [canonical for found in match_lists for canonical in found]
     if not matches:
         return None
     return min(matches, key=lambda c: (c.first_seen_run, -c.char_count, c.source_path, c.part))

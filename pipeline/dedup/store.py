@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Callable
 from pathlib import Path
 
 import numpy as np
@@ -102,26 +103,31 @@ class StateStore:
     def add_canonicals(self, rows: list[tuple[str, str, int, str, int, str, np.ndarray, list[int]]]) -> None:
         """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature, band_keys)."""
         with self.transaction():
+            band_rows = []
             for record_id, source_path, part, run_id, chars, exact, signature, bands in rows:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO canonical (record_id, source_path, part, first_seen_run, char_count,"
                     " exact_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (record_id, source_path, part, run_id, chars, exact, signature.astype("<u4").tobytes()),
+                    (record_id, source_path, int(part), run_id, int(chars), exact, signature.astype("<u4").tobytes()),
                 )
                 if cursor.rowcount:
-                    self.db.executemany(
-                        "INSERT OR IGNORE INTO band VALUES (?, ?)", [(key, cursor.lastrowid) for key in bands]
-                    )
+                    band_rows.extend((int(key), cursor.lastrowid) for key in bands)
+            # In key order the band B-tree grows at its end instead of splitting pages all over.
+            band_rows.sort()
+            self.db.executemany("INSERT OR IGNORE INTO band VALUES (?, ?)", band_rows)
 
-    def forget_sources(self, paths: list[str]) -> None:
-        """Drops the canonicals of inputs that are being reprocessed (changed files)."""
+    def forget_sources(self, paths: list[str], keys_of: Callable[[np.ndarray], list[int]]) -> None:
+        """Drops the canonicals of inputs being reprocessed (archives by member); keys_of gives a
+        signature's band keys, so band rows go by primary key without a second index on the table."""
+        wanted = set(paths)
+        doomed = [(cid, signature) for cid, source, signature in
+                  self.db.execute("SELECT id, source_path, signature FROM canonical")
+                  if source.split("#")[0] in wanted]
         with self.transaction():
-            for path in paths:
-                ids = [row[0] for row in self.db.execute(
-                    "SELECT id FROM canonical WHERE source_path = ? OR source_path LIKE ?", (path, path + "#%"))]
-                for cid in ids:
-                    self.db.execute("DELETE FROM band WHERE canonical = ?", (cid,))
-                    self.db.execute("DELETE FROM canonical WHERE id = ?", (cid,))
+            for cid, signature in doomed:
+                self.db.executemany("DELETE FROM band WHERE key = ? AND canonical = ?",
+                                    [(key, cid) for key in keys_of(np.frombuffer(signature, dtype="<u4"))])
+            self.db.executemany("DELETE FROM canonical WHERE id = ?", [(cid,) for cid, _ in doomed])
 
     def transaction(self):
         return _Transaction(self.db)

@@ -30,26 +30,87 @@ def _csv_frame(rows: list[dict], columns: list[str], list_columns: set[str]) -> 
     return frame
 
 
+class CsvSink:
+    """Streams rows into a CSV that appears (atomically) only when the sink is closed without error."""
+
+    def __init__(self, path: Path, columns: list[str], list_columns: set[str] = frozenset()):
+        self.columns, self.list_columns = columns, set(list_columns)
+        self._atomic = atomic_path(path)
+        self._handle = open(self._atomic.__enter__(), "w", encoding="utf-8-sig", newline="")
+        self._header = True
+
+    def write(self, rows: list[dict]) -> None:
+        if rows or self._header:
+            _csv_frame(rows, self.columns, self.list_columns).to_csv(
+                self._handle, index=False, header=self._header, lineterminator="\r\n")
+            self._header = False
+
+    def __enter__(self) -> "CsvSink":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if kind is None:
+            self.write([])
+        self._handle.close()
+        self._atomic.__exit__(kind, value, traceback)
+
+
+class ParquetSink:
+    """Streams rows into a Parquet file, one row group per write, published atomically on close."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.schema = schema
+        self._atomic = atomic_path(path)
+        self._writer = pq.ParquetWriter(str(self._atomic.__enter__()), schema)
+
+    def write(self, rows: list[dict]) -> None:
+        if rows:
+            self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def __enter__(self) -> "ParquetSink":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self._writer.close()
+        self._atomic.__exit__(kind, value, traceback)
+
+
 def write_csv(path: Path, rows: list[dict], columns: list[str], list_columns: set[str] = frozenset()) -> None:
-    frame = _csv_frame(rows, columns, set(list_columns))
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    with CsvSink(path, columns, list_columns) as sink:
+        sink.write(rows)
 
 
 def write_parquet(path: Path, rows: list[dict], schema: pa.Schema) -> None:
-    table = pa.Table.from_pylist(rows, schema=schema)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+    with ParquetSink(path, schema) as sink:
+        sink.write(rows)
+
+
+def read_parquet_batches(path: Path, batch_rows: int = 4096):
+    """Rows of a Parquet file, a batch (list of dicts) at a time; nothing if the file does not exist."""
+    if not path.exists():
+        return
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+        yield batch.to_pylist()
 
 
 def read_parquet_rows(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return pq.read_table(path).to_pylist()
+    return [row for batch in read_parquet_batches(path) for row in batch]
 
 
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+class JsonlSink:
+    """Streams rows as JSON lines, published atomically on close."""
+
+    def __init__(self, path: Path):
+        self._atomic = atomic_path(path)
+        self._handle = open(self._atomic.__enter__(), "w", encoding="utf-8")
+
+    def write(self, rows: list[dict]) -> None:
+        for row in rows:
+            self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def __enter__(self) -> "JsonlSink":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self._handle.close()
+        self._atomic.__exit__(kind, value, traceback)

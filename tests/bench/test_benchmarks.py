@@ -13,7 +13,7 @@ from pipeline.dedup.signature import Signer, normalize_body
 from pipeline.dedup.store import StateStore
 from pipeline.model import Page
 from tests.conftest import RAW
-from tests.spun.generate import generate
+from pipeline.bench.spun import generate
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import sys
 
 from pipeline.clean import clean_page, load_rules
-from pipeline.clean.cleaner import learn_template_keys
+from pipeline.clean.templates import learn_template_keys
 from pipeline.dedup.fold import DedupSettings, Item, fold, sign
 from pipeline.model import Page
-from tests.spun.generate import generate, pairwise_scores
+from pipeline.bench.spun import generate, pairwise_scores
 
 
 def clean_items(docs) -> list[Item]:
@@ -26,9 +26,9 @@ def clean_items(docs) -> list[Item]:
 
 
 def predicted_clusters(items: list[Item], settings: DedupSettings) -> dict[str, str]:
-    folds = sign(items, settings)
-    fold(folds, settings, None, "run")
-    return {f.item.source_path: f.canonical_source_path or f.item.source_path for f in folds}
+    signed = sign(items, settings)
+    folded = fold(signed, settings, None)
+    return {path: folded.canonical_source_path[i] or path for i, path in enumerate(signed.source_paths)}
 
 
 def measure(settings: DedupSettings, seed: int = 0, items=None, docs=None) -> tuple[float, float]:

@@ -3,7 +3,7 @@
 Chinese content farms re-post one article many times: characters dropped,
 synonyms swapped, paragraphs moved or cut, a city name glued onto the title,
 and the whole thing wrapped in a different site's chrome.  This module takes
-the hand-written base articles in ``base_articles/NN.txt`` and produces such
+the hand-written base articles in ``pipeline/data/base_articles/NN.txt`` and produces such
 copies, together with the ground-truth clustering, so dedup settings can be
 scored with pairwise precision/recall.
 
@@ -12,7 +12,7 @@ paragraphs separated by blank lines (a paragraph may span several lines).
 
 Usage::
 
-    python tests/spun/generate.py OUT_DIR [--seed N] [--min-copies A --max-copies B]
+    python -m pipeline.bench.spun OUT_DIR [--seed N] [--min-copies A --max-copies B]
 
 Only the standard library is used.
 """
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-BASE_DIR = Path(__file__).resolve().parent / "base_articles"
+BASE_DIR = Path(__file__).resolve().parent.parent / "data" / "base_articles"
 
 # ---------------------------------------------------------------------------
 # Data tables

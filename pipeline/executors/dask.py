@@ -1,0 +1,66 @@
+"""Execution on an existing Dask cluster: per-document stages as tasks, LSH banding as a shuffle.
+
+Workers read the input files themselves, so every worker must see the input folder at the same
+path (a shared or network file system). The band table becomes a Dask DataFrame shuffled on the
+band key; each partition then yields the buckets of the keys it holds, exactly as the local
+grouping does for the whole table, so the fold decides the same clusters.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Iterable, Iterator
+
+import pandas as pd
+
+from pipeline.dedup.fold import buckets_in_frame
+
+IN_FLIGHT_PER_THREAD = 2
+ROWS_PER_PARTITION = 1_000_000
+
+
+class DaskError(RuntimeError):
+    """The cluster could not be reached or used."""
+
+
+class DaskExecutor:
+    def __init__(self, scheduler: str):
+        if not scheduler:
+            raise DaskError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+        try:
+            from distributed import Client
+        except ImportError:
+            raise DaskError("the Dask executor needs the dask extra: pip install 'pipeline[dask]'") from None
+        try:
+            self.client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as err:
+            raise DaskError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        self.slots = max(1, sum(self.client.nthreads().values()))
+
+    def map(self, fn: Callable, batches: Iterable, *args) -> Iterator:
+        shared = [self.client.scatter(arg, broadcast=True) for arg in args]
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(self.client.submit(fn, batch, *shared, pure=False))
+            if len(pending) >= self.slots * IN_FLIGHT_PER_THREAD:
+                yield _take(pending.popleft())
+        while pending:
+            yield _take(pending.popleft())
+
+    def band_buckets(self, table: pd.DataFrame) -> list[tuple[int, ...]]:
+        import dask.dataframe as dd
+
+        partitions = max(self.slots, len(table) // ROWS_PER_PARTITION + 1)
+        frame = dd.from_pandas(table, npartitions=partitions, sort=False)
+        meta = pd.DataFrame({"key": pd.Series([], dtype="int64"), "rows": pd.Series([], dtype=object)})
+        buckets = frame.shuffle(on="key", npartitions=partitions).map_partitions(buckets_in_frame, meta=meta)
+        return list(self.client.compute(buckets).result().sort_values("key")["rows"])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _take(future):
+    result = future.result()
+    future.release()
+    return result

@@ -32,7 +32,7 @@ class DaskExecutor:
         except ImportError:
             raise DaskError("the Dask executor needs the dask extra: pip install 'pipeline[dask]'") from None
         try:
-            self.client = Client(scheduler, timeout="20s")
+            self.client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as err:
             raise DaskError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
         self.slots = max(1, sum(self.client.nthreads().values()))

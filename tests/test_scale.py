@@ -1,0 +1,59 @@
+"""Scale-out: the process pool and a Dask cluster give the same outputs as one local process."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import DATA, RAW, run_cli
+
+OUTPUTS = ("records.csv", "duplicates.csv", "removed.csv", "errors.csv")
+
+
+def _corpus(tmp_path):
+    """Samples, the text dev set and spun copies: enough files for several batches and some folding."""
+    from pipeline.bench.spun import write_corpus
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "devset" / "dumps", corpus / "devset")
+    shutil.copytree(RAW, corpus / "raw")
+    write_corpus(corpus / "spun", seed=5)
+    return corpus
+
+
+def _outputs(out):
+    run_id = (out / "latest_run").read_text().strip()
+    return {name: (out / name).read_text(encoding="utf-8-sig").replace(run_id, "RUN") for name in OUTPUTS}
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("scale")
+    corpus = _corpus(tmp_path)
+    run_cli("run", corpus, "--out", tmp_path / "one", "--workers", "1")
+    return tmp_path, corpus, _outputs(tmp_path / "one")
+
+
+def test_two_workers_write_what_one_writes(local_run):
+    tmp_path, corpus, expected = local_run
+    run_cli("run", corpus, "--out", tmp_path / "two", "--workers", "2")
+    assert _outputs(tmp_path / "two") == expected
+    assert "canonical_record_id" in expected["duplicates.csv"] and expected["duplicates.csv"].count("\n") > 50
+
+
+def test_dask_cluster_writes_what_the_local_executor_writes(local_run):
+    distributed = pytest.importorskip("distributed")
+    tmp_path, corpus, expected = local_run
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        result = run_cli("run", corpus, "--out", tmp_path / "dask", "--executor", "dask",
+                         "--scheduler", cluster.scheduler_address)
+    assert result.returncode == 0, result.stderr
+    assert _outputs(tmp_path / "dask") == expected
+    run_id = (tmp_path / "dask" / "latest_run").read_text().strip()
+    assert json.loads((tmp_path / "dask" / "runs" / run_id / "run.json").read_text())["executor"] == "dask"
+
+
+def test_unreachable_scheduler_is_a_usage_error(tmp_path):
+    result = run_cli("run", RAW, "--out", tmp_path / "out", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                     check=False)
+    assert result.returncode == 2 and "Dask scheduler" in result.stderr and "Traceback" not in result.stderr

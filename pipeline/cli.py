@@ -136,6 +136,30 @@ def evaluate(gold_dir, baseline, quiet) -> None:
     click.echo(format_report(report, quiet=quiet))
 
 
+@main.command()
+@click.option("--docs", type=click.IntRange(100), default=10_000, show_default=True, help="Documents to generate.")
+@click.option("--html-share", type=click.FloatRange(0, 1), default=0.1, show_default=True, help="Share of HTML pages.")
+@click.option("--workers", type=click.IntRange(1), help="Worker processes (default: every core).")
+@click.option("--baseline-docs", type=click.IntRange(10), default=300, show_default=True,
+              help="Documents the naive baseline processes (it is slow).")
+@click.option("--dir", "work_dir", type=click.Path(file_okay=False),
+              help="Keep the corpus and outputs here (default: a temporary folder, removed afterwards).")
+def bench(docs, html_share, workers, baseline_docs, work_dir) -> None:
+    """Generate a synthetic crawl, run the pipeline on it and print docs/s, memory and the naive baseline."""
+    import os
+    import tempfile
+
+    from pipeline.bench.harness import bench as run_bench
+
+    workers = workers or os.cpu_count() or 1
+    if work_dir:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+        run_bench(Path(work_dir), docs, html_share, workers, baseline_docs, echo=click.echo)
+        return
+    with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
+        run_bench(Path(tmp), docs, html_share, workers, baseline_docs, echo=click.echo)
+
+
 @main.group(name="config")
 def config_group() -> None:
     """Inspect the configuration."""

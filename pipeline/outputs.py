@@ -6,12 +6,7 @@ from dataclasses import fields
 
 import pyarrow as pa
 
-from pipeline.records.build import LIST_COLUMNS, RECORD_COLUMNS, Record
-
-DUPLICATE_COLUMNS = ["source_path", "part", "record_id", "canonical_record_id", "canonical_source_path",
-                     "similarity", "run_id"]
-REMOVED_COLUMNS = ["source_path", "part", "line_no", "rule", "text"]
-ERROR_COLUMNS = ["source_path", "reason"]
+from pipeline.records.build import Record
 
 _ARROW_TYPES = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "list[str]": pa.list_(pa.string())}
 
@@ -21,6 +16,8 @@ DUPLICATE_SCHEMA = pa.schema([
     ("canonical_record_id", pa.string()), ("canonical_source_path", pa.string()),
     ("similarity", pa.float64()), ("run_id", pa.string()),
 ])
+REMOVED_SCHEMA = pa.schema([("source_path", pa.string()), ("part", pa.int64()), ("line_no", pa.int64()),
+                            ("rule", pa.string()), ("text", pa.string())])
+ERROR_SCHEMA = pa.schema([("source_path", pa.string()), ("reason", pa.string())])
 
-__all__ = ["DUPLICATE_COLUMNS", "DUPLICATE_SCHEMA", "ERROR_COLUMNS", "LIST_COLUMNS", "RECORD_COLUMNS",
-           "RECORD_SCHEMA", "REMOVED_COLUMNS"]
+__all__ = ["DUPLICATE_SCHEMA", "ERROR_SCHEMA", "RECORD_SCHEMA", "REMOVED_SCHEMA"]

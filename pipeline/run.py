@@ -30,8 +30,7 @@ from pipeline.dedup.fold import FoldResult, Signatures, band_keys, band_layout, 
 from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import StateStore
 from pipeline.executors import make_executor
-from pipeline.outputs import (DUPLICATE_COLUMNS, DUPLICATE_SCHEMA, ERROR_COLUMNS, LIST_COLUMNS, RECORD_COLUMNS,
-                              RECORD_SCHEMA, REMOVED_COLUMNS)
+from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
 from pipeline.readers import discover
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
@@ -207,7 +206,7 @@ class Run:
         slowest: list[tuple[float, str]] = []
         writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA)
         try:
-            with CsvSink(run_dir / "removed.csv", REMOVED_COLUMNS) as removed:
+            with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
                 for result in executor.map(process_batch, batches, context):
                     if result.records:
                         writer.write_table(_table(result.records))
@@ -261,12 +260,12 @@ class Run:
         errors = summary.errors + [{"source_path": p, "reason": "no article found"} for p in summary.no_article]
         with ParquetSink(self.out_dir / "duplicates.parquet", DUPLICATE_SCHEMA) as sink:
             sink.write(all_duplicates)
-        with CsvSink(self.out_dir / "duplicates.csv", DUPLICATE_COLUMNS) as sink:
+        with CsvSink(self.out_dir / "duplicates.csv", DUPLICATE_SCHEMA) as sink:
             sink.write(all_duplicates)
-        with CsvSink(run_dir / "duplicates.csv", DUPLICATE_COLUMNS) as sink:
+        with CsvSink(run_dir / "duplicates.csv", DUPLICATE_SCHEMA) as sink:
             sink.write(duplicates)
         for folder in (run_dir, self.out_dir):
-            with CsvSink(folder / "errors.csv", ERROR_COLUMNS) as sink:
+            with CsvSink(folder / "errors.csv", ERROR_SCHEMA) as sink:
                 sink.write(errors)
         with atomic_path(self.out_dir / "removed.csv") as tmp:
             shutil.copyfile(run_dir / "removed.csv", tmp)
@@ -291,36 +290,42 @@ class Run:
     def _write_records(self, spool: Path, reprocessed: set[str], copies: set, sources: dict[str, list[str]],
                        summary: RunSummary, run_id: str) -> None:
         """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records."""
-        lists = set(LIST_COLUMNS)
         seen: set[str] = set()
 
-        def fresh(rows: list[dict], keep) -> list[dict]:
-            kept = []
-            for row in rows:
-                if row["record_id"] in seen or not keep(row):
-                    continue
-                seen.add(row["record_id"])
-                row["duplicate_sources"] = sources.get(row["record_id"], [])
-                row["dup_count"] = len(row["duplicate_sources"])
-                kept.append(row)
-            return kept
+        def fresh(table: pa.Table, keep: list[bool]) -> pa.Table:
+            ids = table.column("record_id").to_pylist()
+            mask = []
+            for record_id, wanted in zip(ids, keep):
+                mask.append(wanted and record_id not in seen)
+                seen.add(record_id)
+            table = table.filter(pa.array(mask, pa.bool_()))
+            dup_sources = [sources.get(record_id, []) for record_id in table.column("record_id").to_pylist()]
+            table = _replace(table, "duplicate_sources", pa.array(dup_sources, pa.list_(pa.string())))
+            return _replace(table, "dup_count", pa.array([len(s) for s in dup_sources], pa.int64()))
 
         with ExitStack() as stack:
             cumulative = [stack.enter_context(ParquetSink(self.out_dir / "records.parquet", RECORD_SCHEMA)),
-                          stack.enter_context(CsvSink(self.out_dir / "records.csv", RECORD_COLUMNS, lists))]
+                          stack.enter_context(CsvSink(self.out_dir / "records.csv", RECORD_SCHEMA))]
             if self.config.jsonl:
                 cumulative.append(stack.enter_context(JsonlSink(self.out_dir / "records.jsonl")))
-            this_run = stack.enter_context(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_COLUMNS, lists))
-            for rows in read_parquet_batches(self.out_dir / "records.parquet"):
-                rows = fresh(rows, lambda row: row["source_path"].split("#")[0] not in reprocessed)
+            this_run = stack.enter_context(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
+            for table in read_parquet_batches(self.out_dir / "records.parquet"):
+                keep = [path.split("#")[0] not in reprocessed for path in table.column("source_path").to_pylist()]
+                table = fresh(table, keep)
                 for sink in cumulative:
-                    sink.write(rows)
-            for rows in read_parquet_batches(spool):
-                rows = fresh(rows, lambda row: (row["source_path"], row["part"]) not in copies)
-                summary.records_new += len(rows)
+                    sink.write(table)
+            for table in read_parquet_batches(spool):
+                parts = table.column("part").to_pylist()
+                keep = [(path, part) not in copies for path, part in zip(table.column("source_path").to_pylist(), parts)]
+                table = fresh(table, keep)
+                summary.records_new += table.num_rows
                 for sink in [*cumulative, this_run]:
-                    sink.write(rows)
+                    sink.write(table)
         summary.records_total = len(seen)
+
+
+def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:
+    return table.set_column(table.schema.get_field_index(name), name, column)
 
 
 def _table(rows: list[dict]) -> pa.Table:

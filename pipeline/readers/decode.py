@@ -43,13 +43,16 @@ def declared_charset(data: bytes, header: str | None = None) -> str | None:
     return canonical_encoding(found.group(1).decode("ascii", "ignore")) if found else None
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b)
+
+
 def looks_binary(data: bytes) -> bool:
     sample = data[:8192]
     if not sample:
         return False
     if sample.count(b"\x00") > len(sample) // 100:
         return not (sample.startswith(codecs.BOM_UTF16_LE) or sample.startswith(codecs.BOM_UTF16_BE))
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     return controls > len(sample) // 20
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from pipeline.model import Article, CleanedPage
@@ -44,8 +44,6 @@ class Record:
     duplicate_sources: list[str] = field(default_factory=list)
 
 
-RECORD_COLUMNS = [f.name for f in fields(Record)]
-LIST_COLUMNS = [f.name for f in fields(Record) if f.default_factory is list]  # type: ignore[comparison-overlap]
 
 
 def record_id_for(answer: str) -> str:

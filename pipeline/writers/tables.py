@@ -2,55 +2,72 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pipeline.writers.atomic import atomic_path
 
 LIST_SEPARATOR = ";"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralize(cell: str) -> str:
-    """A cell starting like a formula gets a leading apostrophe so Excel shows it as text."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+_FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
 
 
-def _csv_frame(rows: list[dict], columns: list[str], list_columns: set[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=columns)
-    for column in columns:
-        if column in list_columns:
-            frame[column] = frame[column].map(lambda v: LIST_SEPARATOR.join(v) if isinstance(v, list) else "")
-        if frame[column].dtype == object or column in list_columns:
-            frame[column] = frame[column].map(lambda v: neutralize(v) if isinstance(v, str) else v)
-    return frame
+def as_table(rows: list[dict] | pa.Table, schema: pa.Schema) -> pa.Table:
+    return rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=schema)
+
+
+def _csv_table(table: pa.Table, list_columns: set[str]) -> pa.Table:
+    """Lists joined with `;`, text cells neutralized: the table as Excel should see it."""
+    columns = []
+    for name in table.column_names:
+        column = table.column(name)
+        if name in list_columns:
+            column = pc.fill_null(pc.binary_join(column, LIST_SEPARATOR), "")
+        if pa.types.is_string(column.type):
+            formula = pc.fill_null(pc.match_substring_regex(column, _FORMULA_RE), False)
+            column = pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
 
 
 class CsvSink:
-    """Streams rows into a CSV that appears (atomically) only when the sink is closed without error."""
+    """Streams rows into a CSV that appears (atomically) only when the sink is closed without error.
 
-    def __init__(self, path: Path, columns: list[str], list_columns: set[str] = frozenset()):
-        self.columns, self.list_columns = columns, set(list_columns)
+    UTF-8 with a BOM so Excel reads Chinese; written by Arrow's CSV writer, which is fast enough to
+    rewrite the cumulative records every run.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.schema = schema
+        self.list_columns = {f.name for f in schema if pa.types.is_list(f.type)}
         self._atomic = atomic_path(path)
-        self._handle = open(self._atomic.__enter__(), "w", encoding="utf-8-sig", newline="")
-        self._header = True
+        self._handle = open(self._atomic.__enter__(), "wb")
+        self._handle.write(codecs.BOM_UTF8)
+        self._writer = None
 
-    def write(self, rows: list[dict]) -> None:
-        if rows or self._header:
-            _csv_frame(rows, self.columns, self.list_columns).to_csv(
-                self._handle, index=False, header=self._header, lineterminator="\r\n")
-            self._header = False
+    def write(self, rows: list[dict] | pa.Table) -> None:
+        table = _csv_table(as_table(rows, self.schema), self.list_columns)
+        if self._writer is None:
+            self._writer = pa_csv.CSVWriter(self._handle, table.schema,
+                                            write_options=pa_csv.WriteOptions(quoting_style="needed"))
+        if table.num_rows:
+            self._writer.write_table(table)
 
     def __enter__(self) -> "CsvSink":
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
-        if kind is None:
+        if kind is None and self._writer is None:
             self.write([])
+        if self._writer is not None:
+            self._writer.close()
         self._handle.close()
         self._atomic.__exit__(kind, value, traceback)
 
@@ -63,9 +80,10 @@ class ParquetSink:
         self._atomic = atomic_path(path)
         self._writer = pq.ParquetWriter(str(self._atomic.__enter__()), schema)
 
-    def write(self, rows: list[dict]) -> None:
-        if rows:
-            self._writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+    def write(self, rows: list[dict] | pa.Table) -> None:
+        table = as_table(rows, self.schema)
+        if table.num_rows:
+            self._writer.write_table(table)
 
     def __enter__(self) -> "ParquetSink":
         return self
@@ -75,26 +93,26 @@ class ParquetSink:
         self._atomic.__exit__(kind, value, traceback)
 
 
-def write_csv(path: Path, rows: list[dict], columns: list[str], list_columns: set[str] = frozenset()) -> None:
-    with CsvSink(path, columns, list_columns) as sink:
+def write_csv(path: Path, rows: list[dict] | pa.Table, schema: pa.Schema) -> None:
+    with CsvSink(path, schema) as sink:
         sink.write(rows)
 
 
-def write_parquet(path: Path, rows: list[dict], schema: pa.Schema) -> None:
+def write_parquet(path: Path, rows: list[dict] | pa.Table, schema: pa.Schema) -> None:
     with ParquetSink(path, schema) as sink:
         sink.write(rows)
 
 
-def read_parquet_batches(path: Path, batch_rows: int = 4096):
-    """Rows of a Parquet file, a batch (list of dicts) at a time; nothing if the file does not exist."""
+def read_parquet_batches(path: Path, batch_rows: int = 8192):
+    """A Parquet file as tables of at most batch_rows rows; nothing if the file does not exist."""
     if not path.exists():
         return
     for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
-        yield batch.to_pylist()
+        yield pa.Table.from_batches([batch])
 
 
 def read_parquet_rows(path: Path) -> list[dict]:
-    return [row for batch in read_parquet_batches(path) for row in batch]
+    return [row for table in read_parquet_batches(path) for row in table.to_pylist()]
 
 
 class JsonlSink:
@@ -104,8 +122,8 @@ class JsonlSink:
         self._atomic = atomic_path(path)
         self._handle = open(self._atomic.__enter__(), "w", encoding="utf-8")
 
-    def write(self, rows: list[dict]) -> None:
-        for row in rows:
+    def write(self, rows: list[dict] | pa.Table) -> None:
+        for row in rows.to_pylist() if isinstance(rows, pa.Table) else rows:
             self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     def __enter__(self) -> "JsonlSink":

@@ -41,6 +41,7 @@ from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parque
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
 MIN_BATCH_FILES = 8
+SMALL_RUN_FILES = 64
 SLOWEST_KEPT = 10
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -136,8 +137,10 @@ class Run:
                 store.check_settings(Signer(dedup.ngram, dedup.num_perm, dedup.seed).settings()
                                      | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)})
             todo, fingerprints = self._select_inputs(store, summary)
-            executor = make_executor(self.config.executor, self.config.worker_count, self.config.scheduler)
-            batches = batches_of(todo, self.config.worker_count)
+            # A night with a few new files is not worth starting worker processes (each loads dictionaries).
+            workers = self.config.worker_count if len(todo) > SMALL_RUN_FILES else 1
+            executor = make_executor(self.config.executor, workers, self.config.scheduler)
+            batches = batches_of(todo, workers)
             context = self._learn_templates(batches, executor, run_id, dedup, summary)
             spool = self.out_dir / f".spool-{run_id}.parquet"
             signed = self._process(batches, executor, context, summary, spool)

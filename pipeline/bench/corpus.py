@@ -18,7 +18,7 @@ from pathlib import Path
 from pipeline.bench.spun import (CATEGORIES, CHROME_TEMPLATES, CITIES, SITES, Related, char_dropout, load_articles,
                                  spin, wrap)
 
-_SENTENCE_RE = re.compile(r"[^。！？!?]+[。！？!?]")
+_CLAUSE_RE = re.compile(r"[^。！？!?，,；;：:]{4,}")
 _QUESTION_FORMS = ("{}是否合法？", "{}怎么办？", "{}会有什么后果？", "{}如何处理？", "{}需要多少钱？", "{}是真的吗？",
                    "{}的流程是什么", "{}注意事项", "{}：律师解读")
 _TOPICS = ("网贷逾期", "信用卡逾期", "催收上门", "征信修复", "民间借贷", "网贷起诉", "协商还款", "暴力催收投诉",
@@ -44,29 +44,34 @@ class BenchDoc:
 
 @lru_cache(maxsize=1)
 def _pool() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Clauses of the base articles (a few thousand) and their titles."""
     articles = load_articles()
-    sentences = tuple(s for a in articles for p in a.paragraphs for s in _SENTENCE_RE.findall(p.replace("\n", "")))
-    return sentences, tuple(a.title for a in articles)
+    clauses = tuple(sorted({c for a in articles for p in a.paragraphs for c in _CLAUSE_RE.findall(p.replace("\n", ""))}))
+    return clauses, tuple(a.title for a in articles)
 
 
 def _article(seed: int, index: int) -> tuple[str, list[str]]:
-    """The unique article number `index`: a question title and 2-14 paragraphs of varied length."""
+    """The unique article number `index`: a question title and 2-14 paragraphs of varied length.
+
+    Sentences are random runs of clauses from the base articles, so two unique articles share
+    about as little text as two real ones on the same topic do.
+    """
     rng = random.Random(f"{seed}:{index}")
-    sentences, _ = _pool()
+    clauses, _ = _pool()
     city = rng.choice(CITIES)
     title = rng.choice(_QUESTION_FORMS).format(f"{city}{rng.choice(_TOPICS)}{rng.choice(('', '后', '了'))}")
     paragraphs = []
     for _ in range(rng.choice((2, 3, 4, 5, 6, 8, 10, 14))):
-        picked = [rng.choice(sentences) for _ in range(rng.randint(1, 5))]
-        text = "".join(picked).replace("借款人", rng.choice(("借款人", f"{city}的借款人", "当事人")))
-        text = re.sub(r"\d+", lambda m: str(rng.randint(2, 9999)), text)
-        paragraphs.append(text)
+        sentences = ["，".join(rng.choice(clauses) for _ in range(rng.randint(2, 4))) + "。"
+                     for _ in range(rng.randint(1, 4))]
+        text = "".join(sentences).replace("借款人", rng.choice(("借款人", f"{city}的借款人", "当事人")))
+        paragraphs.append(re.sub(r"\d+", lambda m: str(rng.randint(2, 9999)), text))
     return title, paragraphs
 
 
 def _related(rng: random.Random) -> list[Related]:
-    sentences, titles = _pool()
-    return [Related(rng.choice(titles), rng.choice(sentences)[:rng.randint(30, 60)] + "…")
+    clauses, titles = _pool()
+    return [Related(rng.choice(titles), "，".join(rng.sample(clauses, 3))[:rng.randint(30, 60)] + "…")
             for _ in range(rng.randint(3, 7))]
 
 

@@ -1,6 +1,7 @@
 """Scale-out: the process pool and a Dask cluster give the same outputs as one local process."""
 
 import json
+import re
 import shutil
 
 import pytest
@@ -57,3 +58,16 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path):
     result = run_cli("run", RAW, "--out", tmp_path / "out", "--executor", "dask", "--scheduler", "tcp://127.0.0.1:9",
                      check=False)
     assert result.returncode == 2 and "Dask scheduler" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bench_command_prints_stage_figures_and_the_baseline_ratio(tmp_path):
+    result = run_cli("bench", "--docs", 300, "--baseline-docs", 20, "--workers", 2, "--dir", tmp_path)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    for stage in ("select_inputs", "learn_templates", "clean_build_sign", "fold", "write"):
+        assert re.search(rf"^{stage}\s+[\d.]+\s+[\d,]+\s+[\d,]+$", out, re.M), stage
+    precision, recall = map(float, re.search(r"precision (\d\.\d+), recall (\d\.\d+)", out).groups())
+    assert precision >= 0.95 and recall >= 0.9
+    assert re.search(r"incremental run adding 3 new docs", out)
+    assert re.search(r"pipeline / baseline: [\d.]+x", out)
+    assert len(list((tmp_path / "corpus").rglob("*.html"))) > 10

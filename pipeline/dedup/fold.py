@@ -2,7 +2,7 @@
 
 Signatures travel as columns (`Signatures`: one row per record, numpy arrays), so a million records
 cost a few hundred megabytes, not a million Python objects. Candidate buckets come from grouping
-the (band key, row) table; that grouping is the only step that needs every record at once, and an
+(band key, row) pairs; that grouping is the only step that needs every record at once, and an
 executor may run it as a distributed shuffle (`band_buckets` is the local version).
 
 A copy whose article already has a canonical record from an earlier run is folded into it; that
@@ -16,7 +16,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from datasketch.lsh import _optimal_param
 
 from pipeline.dedup.signature import Signer, exact_key, normalize_body
@@ -57,7 +56,7 @@ class Signatures:
     char_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     exact: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     matrix: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint32))
-    bands: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int64))
+    bands: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.int32))
 
     def __len__(self) -> int:
         return len(self.record_ids)
@@ -121,25 +120,25 @@ def sign(items: list[Item], settings: DedupSettings) -> Signatures:
     )
 
 
-def band_table(signed: Signatures, rows: np.ndarray) -> pd.DataFrame:
-    """The (band key, row) pairs of the given rows: what LSH groups on."""
-    return pd.DataFrame({"key": signed.bands[rows].ravel(),
-                         "row": np.repeat(rows, signed.bands.shape[1]).astype(np.int64)})
+def shared_bands(keys: np.ndarray, rows: np.ndarray):
+    """Yields the rows (ascending) of every band key held by two or more rows.
+
+    (key, row) pairs are packed into one int64 and sorted in place: no per-pair Python objects,
+    which matters at twenty band keys per record.
+    """
+    packed = (keys.astype(np.int64) << 32) | rows.astype(np.int64)
+    packed.sort()
+    key_of = packed >> 32
+    starts = np.flatnonzero(np.r_[True, key_of[1:] != key_of[:-1]])
+    ends = np.r_[starts[1:], len(packed)]
+    members = packed & 0xFFFFFFFF
+    for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+        yield tuple(members[start:end].tolist())
 
 
-def buckets_in_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Band keys shared by two or more rows, with their rows ascending; one partition's worth."""
-    frame = frame.sort_values(["key", "row"], kind="stable")
-    shared = frame[frame.duplicated("key", keep=False)]
-    if shared.empty:
-        return pd.DataFrame({"key": pd.Series([], dtype=np.int64), "rows": pd.Series([], dtype=object)})
-    grouped = shared.groupby("key", sort=True)["row"].agg(lambda s: tuple(s.tolist()))
-    return grouped.rename("rows").reset_index()
-
-
-def band_buckets(table: pd.DataFrame) -> list[tuple[int, ...]]:
-    """The local grouping: every bucket of candidates, in key order."""
-    return list(buckets_in_frame(table)["rows"])
+def band_buckets(keys: np.ndarray, rows: np.ndarray) -> set[tuple[int, ...]]:
+    """The local grouping: every distinct bucket of candidate rows."""
+    return set(shared_bands(keys, rows))
 
 
 class _UnionFind:
@@ -177,7 +176,8 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
     def verified(a: int, b: int) -> bool:
         return np.count_nonzero(matrix[a] == matrix[b]) >= threshold
 
-    for bucket in set(group(band_table(signed, representatives))) if n else ():
+    keys = signed.bands[representatives].ravel() if n else np.zeros(0, np.int64)
+    for bucket in group(keys, np.repeat(representatives, signed.bands.shape[1] if n else 0)):
         members = sorted(bucket, key=lambda i: rank[i])
         heads = members if len(members) <= BUCKET_ALL_PAIRS_MAX else members[:BUCKET_ALL_PAIRS_MAX]
         for pos, a in enumerate(heads):

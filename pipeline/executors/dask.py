@@ -13,7 +13,9 @@ from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 
-from pipeline.dedup.fold import buckets_in_frame
+import numpy as np
+
+from pipeline.dedup.fold import shared_bands
 
 IN_FLIGHT_PER_THREAD = 2
 ROWS_PER_PARTITION = 1_000_000
@@ -47,17 +49,26 @@ class DaskExecutor:
         while pending:
             yield _take(pending.popleft())
 
-    def band_buckets(self, table: pd.DataFrame) -> list[tuple[int, ...]]:
+    def band_buckets(self, keys: np.ndarray, rows: np.ndarray) -> set[tuple[int, ...]]:
         import dask.dataframe as dd
 
-        partitions = max(self.slots, len(table) // ROWS_PER_PARTITION + 1)
+        partitions = max(self.slots, len(keys) // ROWS_PER_PARTITION + 1)
+        table = pd.DataFrame({"key": keys.astype(np.int64), "row": rows.astype(np.int64)})
         frame = dd.from_pandas(table, npartitions=partitions, sort=False)
-        meta = pd.DataFrame({"key": pd.Series([], dtype="int64"), "rows": pd.Series([], dtype=object)})
-        buckets = frame.shuffle(on="key", npartitions=partitions).map_partitions(buckets_in_frame, meta=meta)
-        return list(self.client.compute(buckets).result().sort_values("key")["rows"])
+        buckets = frame.shuffle(on="key", npartitions=partitions).map_partitions(_partition_buckets, meta=_BUCKETS_META)
+        return set(self.client.compute(buckets).result()["rows"])
 
     def close(self) -> None:
         self.client.close()
+
+
+_BUCKETS_META = pd.DataFrame({"rows": pd.Series([], dtype=object)})
+
+
+def _partition_buckets(frame: pd.DataFrame) -> pd.DataFrame:
+    """A shuffled partition holds every row of its keys, so its buckets are whole buckets."""
+    buckets = list(shared_bands(frame["key"].to_numpy(), frame["row"].to_numpy()))
+    return pd.DataFrame({"rows": pd.Series(buckets, dtype=object)})
 
 
 def _take(future):

@@ -184,7 +184,7 @@ class _PartCleaner:
 
     def _walk_body(self, start: int) -> None:
         title_key = fold_for_hash(self.title.norm) if self.title else None
-        in_related = False
+        in_related = in_replies = False
         seen_paragraph = False
         lines = self.lines
         for i in range(start, len(lines)):
@@ -198,12 +198,13 @@ class _PartCleaner:
             # a second dated byline after the article's text opens replies or comments
             if seen_paragraph and not in_related and _is_dated_byline(line):
                 line.decision = "reply_section"
-                in_related = True
+                in_related = in_replies = True
                 continue
             seen_paragraph = seen_paragraph or _is_strong(line)
             if in_related:
-                # prose resumes only as two paragraphs in a row (list items alternate title/teaser)
-                if line.cls == PARA and self._introduces(i):
+                # prose resumes only as two paragraphs in a row (list items alternate title/teaser);
+                # once replies began, more prose is more replies
+                if line.cls == PARA and self._introduces(i) and not in_replies:
                     in_related = False
                 else:
                     line.decision = line.rule.name if line.cls == CHROME else "related_list"

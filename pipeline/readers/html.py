@@ -28,6 +28,7 @@ _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _LIST_ITEMS = {"li", "dt", "dd"}
 _FURNITURE = {"nav", "header", "footer", "aside"}
 _ARTICLE = {"article", "main"}  # a header inside these is the article's own (title, byline)
+_CONTEXT_TAGS = {*_HEADINGS, *_LIST_ITEMS, *_FURNITURE, *_ARTICLE, "a"}
 _XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
@@ -74,24 +75,30 @@ class _LineWriter:
             return
         text = " ".join("".join(piece for piece, _ in self._pieces).split())
         if text:
-            chars = linked = 0
-            for piece, in_link in self._pieces:
-                if in_link is not None:
-                    count = len("".join(piece.split()))
-                    chars += count
-                    linked += count if in_link else 0
             self.lines.append(text)
-            self.evidence.append(BlockEvidence(round(linked / chars, 3) if chars else 0.0, context.heading,
-                                               context.in_list, context.container))
+            self.evidence.append(BlockEvidence(self._link_density(), context.heading, context.in_list,
+                                               context.container))
         self._pieces.clear()
 
+    def _link_density(self) -> float:
+        if not any(in_link for _, in_link in self._pieces):
+            return 0.0
+        chars = linked = 0
+        for piece, in_link in self._pieces:
+            if in_link is not None:  # list markers are not the item's text
+                count = len("".join(piece.split()))
+                chars += count
+                linked += count if in_link else 0
+        return round(linked / chars, 3) if chars else 0.0
+
     def walk(self, element, outer: _Context, ordinal: list[int] | None = None) -> None:
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if tag in _SKIP_TAGS or not tag:
-            if element.tail:
-                self._pieces.append((element.tail, outer.in_link))
+        tag = element.tag
+        if tag in _SKIP_TAGS or not isinstance(tag, str):  # comments and processing instructions too
+            tail = element.tail
+            if tail:
+                self._pieces.append((tail, outer.in_link))
             return
-        context = self._context(tag, outer)
+        context = self._context(tag, outer) if tag in _CONTEXT_TAGS else outer
         block = tag in _BLOCK_TAGS
         if block:
             self.flush(outer)
@@ -103,15 +110,17 @@ class _LineWriter:
                     self._pieces.append(("  • ", None))
         if tag == "br":
             self.flush(outer)
-        if element.text:
-            self._pieces.append((element.text, context.in_link))
+        text = element.text
+        if text:
+            self._pieces.append((text, context.in_link))
         counter = [0] if tag == "ol" else (None if tag == "ul" else ordinal)
         for child in element:
             self.walk(child, context, counter)
         if block:
             self.flush(context)
-        if element.tail:
-            self._pieces.append((element.tail, outer.in_link))
+        tail = element.tail
+        if tail:
+            self._pieces.append((tail, outer.in_link))
 
     @staticmethod
     def _context(tag: str, outer: _Context) -> _Context:

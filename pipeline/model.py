@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class BlockEvidence:
+    """What the markup says about one line of an HTML page's text."""
+
+    link_density: float = 0.0  # share of the line's characters inside <a>
+    heading: int = 0  # 1-6 for a line from <h1>…<h6>, else 0
+    in_list: bool = False  # the line is a list item (<li>, <dt>, <dd>)
+    container: str = ""  # nav, header, footer or aside: the page-furniture element the line sits in
+
+
 @dataclass
 class Page:
     """One page read from the input folder, decoded to text."""
@@ -13,8 +23,10 @@ class Page:
     text: str
     encoding: str = "utf-8"
     input_format: str = "text"  # text | html | warc | jsonl
-    url: str | None = None
+    url: str | None = None  # where it was fetched (WARC-Target-URI, the url of a JSON line)
     html: str | None = None  # kept for the HTML path; None for text dumps
+    evidence: list[BlockEvidence] | None = None  # one per line of text; HTML pages only
+    meta: dict[str, str] = field(default_factory=dict)  # title, published_at, author, site, source_url from markup
 
 
 @dataclass

@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.clean import metadata
+from pipeline.clean import dom, metadata
 from pipeline.clean.rules import Rule, RuleSet
 from pipeline.clean.templates import line_key
-from pipeline.model import Article, CleanedPage, LineDecision, Page
+from pipeline.model import Article, BlockEvidence, CleanedPage, LineDecision, Page
 from pipeline.textnorm import NUMBERED_RE, fold_for_hash, for_matching, strip_bullet
 
 # Line classes
@@ -50,6 +50,7 @@ class Line:
     numbered: bool
     decision: str | None = None  # rule name once decided
     role: str = "body"
+    evidence: BlockEvidence | None = None  # DOM evidence; HTML pages only
 
 
 def _classify(no: int, raw: str, matcher) -> Line:
@@ -143,6 +144,9 @@ class _PartCleaner:
         body_start = self._find_title(anchor)
         self._walk_body(body_start)
         self._drop_link_lists(body_start)
+        for run in dom.link_dense_runs(self.lines[body_start:]):
+            for line in run:
+                line.decision = "link_dense_list"
         self._drop_off_topic_runs(body_start)
         self._drop_tail(body_start)
         return True
@@ -159,6 +163,7 @@ class _PartCleaner:
             overlap = len(grams & body_grams) / len(grams) if grams else 0.0
             # nearer lines win ties; very short lines (user names, ranks) rarely are titles
             score = overlap + (0.3 if len(line.norm) >= TITLE_MIN_CHARS else 0.0) - 0.01 * (anchor - i)
+            score += dom.title_bonus(line.evidence, overlap)
             if best is None or score > best_score:
                 best, best_score = i, score
         if best is None:
@@ -179,7 +184,7 @@ class _PartCleaner:
 
     def _walk_body(self, start: int) -> None:
         title_key = fold_for_hash(self.title.norm) if self.title else None
-        in_related = False
+        in_related = in_replies = False
         seen_paragraph = False
         lines = self.lines
         for i in range(start, len(lines)):
@@ -193,12 +198,13 @@ class _PartCleaner:
             # a second dated byline after the article's text opens replies or comments
             if seen_paragraph and not in_related and _is_dated_byline(line):
                 line.decision = "reply_section"
-                in_related = True
+                in_related = in_replies = True
                 continue
             seen_paragraph = seen_paragraph or _is_strong(line)
             if in_related:
-                # prose resumes only as two paragraphs in a row (list items alternate title/teaser)
-                if line.cls == PARA and self._introduces(i):
+                # prose resumes only as two paragraphs in a row (list items alternate title/teaser);
+                # once replies began, more prose is more replies
+                if line.cls == PARA and self._introduces(i) and not in_replies:
                     in_related = False
                 else:
                     line.decision = line.rule.name if line.cls == CHROME else "related_list"
@@ -280,6 +286,10 @@ def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[int] = froze
     """Cleans one page into articles; every input line gets a decision naming its rule."""
     matcher = rules.matcher(page.source_path)
     lines = [_classify(no, raw, matcher) for no, raw in enumerate(page.text.splitlines(), start=1)]
+    for line, evidence in zip(lines, page.evidence or ()):
+        line.evidence = evidence
+        if line.rule is None and line.cls != BLANK and dom.is_furniture(evidence):
+            line.rule, line.cls = rules.by_name["page_container"], CHROME
     articles: list[Article] = []
     decisions: list[LineDecision] = []
     page_meta: dict[str, str] = {}

@@ -41,6 +41,8 @@ STRUCTURAL_RULES = (
     Rule("reply_section", "a second dated byline after the article: replies or comments follow"),
     Rule("article_separator", "a rule line between two articles of one page"),
     Rule("no_article", "the page part holds no paragraph of article text"),
+    Rule("page_container", "inside a nav, footer, aside or page-level header element: site furniture (HTML)"),
+    Rule("link_dense_list", "a run of lines that are mostly link text: a link list without a heading (HTML)"),
     Rule("body", "article text (kept)"),
 )
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pipeline.model import Page, PageError
 from pipeline.readers.decode import BinaryContent, decode_bytes
-from pipeline.readers.html import html_to_text
+from pipeline.readers.html import read_html
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # larger inputs are reported, not loaded
 MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip member may not inflate beyond this (gzip bombs)
@@ -113,7 +113,9 @@ def _read_document(data: bytes, rel: str, name: str, url: str | None = None,
     text = text.replace("\x00", "")
     is_html = Path(name).suffix in HTML_SUFFIXES or _sniff_html(text)
     if is_html:
-        yield Page(rel, html_to_text(text), encoding, input_format or "html", url, html=text)
+        page = read_html(text, url)
+        yield Page(rel, page.text, encoding, input_format or "html", url, html=text, evidence=page.evidence,
+                   meta=page.meta)
     else:
         yield Page(rel, text, encoding, input_format or "text", url)
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from pipeline.model import Article, CleanedPage
+from pipeline.model import Article, CleanedPage, Page
 from pipeline.records import extract
 from pipeline.records.question import question_type, questions_from_title
 from pipeline.textnorm import fold_for_hash
 
 SHORT_ANSWER_CHARS = 80
+# a thread-type or column tag before a headline: [经验分享] …, 【律师解答】 …
+_LEADING_TAG_RE = re.compile(r"^\s*(?:\[[^\]]{1,10}\]|【[^】]{1,10}】)\s*(?=\S)")
+# markup fields that describe the whole page, not only its first article
+_PAGE_WIDE_FIELDS = ("site", "source_url")
 
 
 @dataclass
@@ -57,7 +62,6 @@ class RecordBuilder:
     keyword_count: int = 8
 
     def build(self, cleaned: CleanedPage, run_id: str) -> list[Record]:
-        page = cleaned.page
         total_chars = sum(len(d.text.strip()) for d in cleaned.decisions) or 1
         removed_chars = sum(len(d.text.strip()) for d in cleaned.removed)
         return [self._record(article, cleaned, run_id, removed_chars / total_chars) for article in cleaned.articles]
@@ -65,7 +69,8 @@ class RecordBuilder:
     def _record(self, article: Article, cleaned: CleanedPage, run_id: str, removed_ratio: float) -> Record:
         page = cleaned.page
         answer = article.body
-        question, alternatives = questions_from_title(article.title)
+        meta = article_metadata(article, page)
+        question, alternatives = questions_from_title(meta["title"])
         tokens = extract.tokenize(answer)
         flags = list(article.flags)
         if extract.mixed_language(answer):
@@ -74,25 +79,23 @@ class RecordBuilder:
             flags.append("spun_text_suspected")
         if len("".join(answer.split())) < SHORT_ANSWER_CHARS:
             flags.append("short_answer")
-        source_url = article.meta.get("source_url") or page.url or ""
-        site = article.meta.get("site") or article.meta.get("source") or (urlparse(source_url).hostname or "")
         return Record(
             record_id=record_id_for(answer),
             source_path=article.source_path,
             part=article.part,
-            source_url=source_url,
-            site=site,
+            source_url=meta["source_url"],
+            site=meta["site"],
             category=article.meta.get("category", ""),
-            published_at=article.meta.get("published_at", ""),
-            author=article.meta.get("author", ""),
-            title=article.title,
+            published_at=meta["published_at"],
+            author=meta["author"],
+            title=meta["title"],
             question=question,
             alt_questions=alternatives,
-            question_type=question_type(question or article.title),
+            question_type=question_type(question or meta["title"]),
             answer=answer,
             summary=extract.summary(article.lines, question),
             keywords=extract.keywords(tokens, self.keyword_count),
-            tags=extract.tags(article.title, answer, self.taxonomy),
+            tags=extract.tags(meta["title"], answer, self.taxonomy),
             laws=extract.laws(answer),
             entities=extract.entities(answer, tokens),
             flags=flags,
@@ -102,3 +105,40 @@ class RecordBuilder:
             input_format=page.input_format,
             first_seen_run=run_id,
         )
+
+
+def article_metadata(article: Article, page: Page) -> dict[str, str]:
+    """Title, URL, site, date and author of an article, from the page's markup and its visible chrome.
+
+    The markup (HTML tags, pipeline/readers/html_meta.py) describes the page's first article; later
+    articles of the page take only its site and URL. Field by field:
+    - title: the title line the cleaner found, else the markup's (og:title, the single <h1>, <title>);
+      a leading [tag] or 【tag】 is dropped
+    - source_url: <link rel=canonical> or og:url, then a visible 本文链接, then where the page was
+      fetched (WARC-Target-URI, the url of a JSON line)
+    - site: the markup's site name (og:site_name, SiteName, the <title> suffix), then the visible 来源,
+      then the URL's host name
+    - published_at: the markup's date (article:published_time, publishdate…); a visible date of the
+      same day refines it with the time of day; the visible date when the markup states none
+    - author: the markup's author, then the visible byline (作者, 本文为…原创), then 责任编辑, then
+      the user name of the first post (forums); never the site itself
+    """
+    markup = page.meta if article.part == 0 else {k: page.meta[k] for k in _PAGE_WIDE_FIELDS if k in page.meta}
+    seen = article.meta
+    source_url = markup.get("source_url") or seen.get("source_url") or page.url or ""
+    site = markup.get("site") or seen.get("source") or urlparse(source_url).hostname or ""
+    author = markup.get("author") or seen.get("author") or seen.get("editor") or markup.get("poster") or ""
+    title = article.title or markup.get("title", "")
+    return {
+        "title": _LEADING_TAG_RE.sub("", title),
+        "source_url": source_url,
+        "site": site,
+        "published_at": _published_at(markup.get("published_at"), seen.get("published_at")),
+        "author": "" if author == site else author,
+    }
+
+
+def _published_at(stated: str | None, shown: str | None) -> str:
+    if stated and shown and shown.startswith(stated) and len(shown) > len(stated):
+        return shown
+    return stated or shown or ""

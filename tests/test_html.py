@@ -1,0 +1,120 @@
+"""The HTML path through the real CLI: page metadata against the dev set's labels, DOM evidence in --explain."""
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import DATA, read_records, run_cli
+
+HTML_DEVSET = DATA / "html_devset"
+FIELDS = {"title": "title", "published_at": "published_at", "author": "author", "site": "site", "url": "source_url"}
+
+
+def _mismatches(record, labels: dict, fallback_url: str | None = None) -> list[str]:
+    """Every labeled field the record gets wrong; dates compare on the date or datetime the label gives."""
+    wrong = []
+    for label, column in FIELDS.items():
+        expected = labels[label] or (fallback_url if label == "url" else None)
+        if expected is None:
+            continue
+        got = record[column]
+        if (got[:len(expected)] if label == "published_at" else got) != expected:
+            wrong.append(f"{column}: {got!r} != {expected!r}")
+    return wrong
+
+
+@pytest.fixture(scope="module")
+def page_records(tmp_path_factory):
+    out = tmp_path_factory.mktemp("html_pages")
+    run_cli("run", HTML_DEVSET / "pages", "--out", out, "--no-dedup", "--workers", "1")
+    records = read_records(out)
+    return {row["source_path"]: row for _, row in records[records["part"] == "0"].iterrows()}
+
+
+@pytest.mark.parametrize("labels_path", sorted((HTML_DEVSET / "meta").glob("*.json")), ids=lambda p: p.stem)
+def test_page_metadata_matches_the_labels(page_records, labels_path):
+    labels = json.loads(labels_path.read_text(encoding="utf-8"))
+    record = page_records[labels_path.stem + ".html"]
+    assert _mismatches(record, labels) == []
+    assert record["input_format"] == "html"
+
+
+def test_warc_records_carry_page_metadata_and_the_target_uri(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(HTML_DEVSET / "archive" / "crawl.warc.gz", inputs)
+    run_cli("run", inputs, "--out", tmp_path / "out", "--no-dedup", "--workers", "1")
+    records = {row["source_path"]: row for _, row in read_records(tmp_path / "out").iterrows()}
+    crawl = json.loads((HTML_DEVSET / "archive" / "crawl.json").read_text(encoding="utf-8"))
+    assert set(records) == {f"crawl.warc.gz#{entry['record_index']}" for entry in crawl}
+    for entry in crawl:
+        labels = json.loads((HTML_DEVSET / "meta" / f"{entry['page']}.json").read_text(encoding="utf-8"))
+        record = records[f"crawl.warc.gz#{entry['record_index']}"]
+        # a page without a canonical link or 本文链接 keeps the URL it was fetched from
+        assert _mismatches(record, labels, fallback_url=entry["url"]) == [], entry["page"]
+        assert record["input_format"] == "warc"
+
+
+# Written for the tests in the style of a portal page: site header with a menu, an article, a run of
+# links after it without a heading, a sidebar and a footer.
+SYNTHETIC_PORTAL_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>个人征信报告怎么查_某某资讯网</title></head><body>
+<header><div class="logo">某某资讯网</div>
+<nav><a href="/">首页</a> <a href="/news/">新闻</a> <a href="/loan/">贷款</a></nav></header>
+<div class="content">
+<div class="user">积分 12</div>
+<h1>个人征信报告怎么查？三种渠道一次说清</h1>
+<p>个人征信报告记录了一个人的借贷和还款情况，办理房贷、车贷之前最好先查一次，了解自己的信用状况。</p>
+<p>第一种渠道是登录征信中心的官方网站，注册后在线申请，一般第二天就能看到报告。</p>
+<p>第二种渠道是到人民银行分支机构或者银行网点的自助查询机，带上身份证就能打印征信报告。</p>
+<div class="more"><a href="/a/1.html">征信有逾期记录多久能消除</a><br>
+<a href="/a/2.html">网贷会不会影响房贷审批</a><br>
+<a href="/a/3.html">信用卡分期对征信有什么影响</a></div>
+</div>
+<aside><h3>热门文章</h3><ul><li><a href="/a/9.html">征信修复是骗局吗</a></li></ul></aside>
+<footer>关于我们 | 联系方式</footer>
+</body></html>
+"""
+
+
+def test_dom_evidence_names_its_rules_and_text_dumps_have_none(tmp_path):
+    page = tmp_path / "synthetic_portal.html"
+    page.write_text(SYNTHETIC_PORTAL_PAGE, encoding="utf-8")
+    explained = run_cli("clean", page, "--explain").stdout.splitlines()
+
+    def decision(text: str) -> str:
+        return next(line for line in explained if line.endswith(f"| {text}")).split()[1:3]
+
+    assert decision("首页 新闻 贷款") == ["drop", "page_container"]
+    assert decision("• 征信修复是骗局吗") == ["drop", "page_container"]
+    assert decision("关于我们 | 联系方式") == ["drop", "page_container"]
+    assert decision("个人征信报告怎么查？三种渠道一次说清") == ["KEEP", "title"]
+    for link in ("征信有逾期记录多久能消除", "网贷会不会影响房贷审批", "信用卡分期对征信有什么影响"):
+        assert decision(link) == ["drop", "link_dense_list"]
+    assert decision("第二种渠道是到人民银行分支机构或者银行网点的自助查询机，带上身份证就能打印征信报告。")[0] == "KEEP"
+
+    # the same visible lines as a text dump: no DOM rule can fire
+    dump = tmp_path / "synthetic_portal.txt"
+    dump.write_text("\n".join(line.split("| ", 1)[1] for line in explained), encoding="utf-8")
+    as_text = run_cli("clean", dump, "--explain").stdout
+    assert "page_container" not in as_text and "link_dense_list" not in as_text
+    listed = run_cli("rules").stdout
+    assert "page_container" in listed and "link_dense_list" in listed
+
+
+def test_xhtml_page_in_a_form_with_an_encoding_declaration(tmp_path):
+    # ASP.NET sites wrap the whole body in <form>; XHTML pages start with an XML declaration
+    html = ('<?xml version="1.0" encoding="gb2312"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+            '<meta http-equiv="Content-Type" content="text/html; charset=gb2312" /><title>公告_某某市政府网</title>'
+            '</head><body><form id="form1"><input type="hidden" value="x" /><h2>关于调整公积金贷款额度的通知</h2>'
+            '<p>发布时间：2024-06-03</p><p>为进一步支持缴存职工购房需求，经研究决定，自即日起调整住房公积金贷款最高额度。</p>'
+            '<p>本通知自发布之日起施行，此前规定与本通知不一致的，以本通知为准。</p></form></body></html>')
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "notice.htm").write_bytes(html.encode("gb18030"))
+    run_cli("run", inputs, "--out", tmp_path / "out", "--no-dedup", "--workers", "1")
+    record = read_records(tmp_path / "out").iloc[0]
+    assert record["title"] == "关于调整公积金贷款额度的通知"
+    assert record["published_at"] == "2024-06-03" and record["site"] == "某某市政府网"
+    assert record["answer"].startswith("为进一步支持缴存职工购房需求")

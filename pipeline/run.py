@@ -299,8 +299,10 @@ class Run:
             ids = table.column("record_id").to_pylist()
             mask = []
             for record_id, wanted in zip(ids, keep):
-                mask.append(wanted and record_id not in seen)
-                seen.add(record_id)
+                kept = wanted and record_id not in seen
+                mask.append(kept)
+                if kept:
+                    seen.add(record_id)
             table = table.filter(pa.array(mask, pa.bool_()))
             dup_sources = [sources.get(record_id, []) for record_id in table.column("record_id").to_pylist()]
             table = _replace(table, "duplicate_sources", pa.array(dup_sources, pa.list_(pa.string())))

@@ -86,3 +86,13 @@ def test_usage_errors_exit_2_without_traceback(tmp_path):
     bad.write_text("[dedup]\nngram = 'three'\nbogus = 1\n")
     result = run_cli("run", RAW, "--out", tmp_path / "o", "--config", bad, check=False)
     assert result.returncode == 2 and "bogus" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_full_rerun_keeps_every_record(tmp_path):
+    out = tmp_path / "out"
+    run_cli("run", RAW, "--out", out, "--workers", "1")
+    first = read_records(out)
+    result = run_cli("run", RAW, "--out", out, "--workers", "1", "--full")
+    again = read_records(out)
+    assert len(first) == 5 and sorted(again["record_id"]) == sorted(first["record_id"])
+    assert "5 record(s) in" in result.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import click
 
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.dedup.store import SettingsMismatch
+from pipeline.log import LOG_FORMATS, NOTICE, configure_logging, progress_bar, show_progress
 
 EXIT_CODES = "Exit codes: 0 ok, 1 finished with per-file errors, 2 usage or config error, 3 another run holds the lock."
 
@@ -43,32 +43,40 @@ def main() -> None:
 @click.option("--jsonl", is_flag=True, default=None, help="Also write records.jsonl.")
 @click.option("--executor", type=click.Choice(["local", "dask"]), help="Where the stages run (default local).")
 @click.option("--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786.")
-def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, jsonl, executor, scheduler) -> None:
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
+              help="Log lines on stderr: readable text, or one JSON object per line.")
+@click.option("-v", "--verbose", is_flag=True, help="Also log progress steps (default: warnings and the summary).")
+def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, jsonl, executor, scheduler,
+        log_format, verbose) -> None:
     """Process INPUT_DIR (default raw/) into OUT (default output/)."""
     from pipeline.executors.dask import DaskError
     from pipeline.run import EXIT_LOCKED, LockHeld, Run
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
+    log = configure_logging(log_format, verbose)
     config = _config(config_file, input_dir=input_dir, out_dir=out_dir, state_path=state_path,
                      workers=workers, dedup_enabled=False if no_dedup else None, jsonl=jsonl,
                      executor=executor, scheduler=scheduler)
     try:
-        summary = Run(config, full=full).execute()
+        with progress_bar(show_progress(log_format)) as progress:
+            summary = Run(config, full=full, progress=progress).execute()
     except ConfigError as err:
         raise click.UsageError(str(err)) from None
     except (SettingsMismatch, DaskError) as err:
         raise click.UsageError(str(err)) from None
     except LockHeld as err:
-        click.echo(f"pipeline: {err}", err=True)
+        log.error("%s", err)
         sys.exit(EXIT_LOCKED)
-    click.echo(
-        f"run {summary.run_id}: {summary.inputs_processed} input(s) processed, {summary.inputs_unchanged} unchanged, "
-        f"{summary.records_new} new record(s), {summary.duplicates_new} duplicate(s) folded, "
-        f"{len(summary.errors)} error(s); {summary.records_total} record(s) in {config.out_dir}/records.csv",
-        err=True,
-    )
     for path in summary.no_article:
-        click.echo(f"pipeline: {path}: no article found", err=True)
+        log.warning("%s: no article found", path)
+    out = Path(config.out_dir)
+    figures = {"run_id": summary.run_id, "inputs_processed": summary.inputs_processed,
+               "inputs_unchanged": summary.inputs_unchanged, "records_new": summary.records_new,
+               "duplicates_new": summary.duplicates_new, "errors": len(summary.errors),
+               "records_total": summary.records_total, "records_csv": str(out / "records.csv"),
+               "report": str(out / "runs" / summary.run_id / "report.html"), "exit_code": summary.exit_code}
+    log.log(NOTICE, "run %(run_id)s: %(inputs_processed)d input(s) processed, %(inputs_unchanged)d unchanged, "
+            "%(records_new)d new record(s), %(duplicates_new)d duplicate(s) folded, %(errors)d error(s); "
+            "%(records_total)d record(s) in %(records_csv)s; report %(report)s", figures, extra=figures)
     sys.exit(summary.exit_code)
 
 
@@ -79,6 +87,7 @@ def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, js
 def clean(file, explain, config_file) -> None:
     """Print the cleaned article(s) of one dump."""
     from pipeline.clean import clean_page, load_rules
+    from pipeline.clean.explain import explain_lines
     from pipeline.model import PageError
     from pipeline.readers import read_source
 
@@ -93,12 +102,8 @@ def clean(file, explain, config_file) -> None:
             continue
         cleaned = clean_page(item, rules)
         if explain:
-            width = max((len(r.name) for r in rules.all_rules()), default=10)
-            for d in cleaned.decisions:
-                if not d.text.strip():
-                    continue
-                mark = "KEEP" if d.keep or d.rule == "title" else "drop"
-                click.echo(f"{d.line_no:5d} {mark} {d.rule:<{width}} | {d.text.rstrip()}")
+            for line in explain_lines(cleaned.decisions, _rule_width(rules)):
+                click.echo(line)
             continue
         if not cleaned.articles:
             click.echo(f"pipeline: {item.source_path}: no article found", err=True)
@@ -108,6 +113,89 @@ def clean(file, explain, config_file) -> None:
             click.echo(f"# {article.title}\n" if article.title else "", nl=False)
             click.echo(article.body)
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("run_id", metavar="[RUN]", required=False)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default from config: output/).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml).")
+def report(run_id, out_dir, config_file) -> None:
+    """Render OUT/runs/RUN/report.html again from the run's files (RUN: a run id or folder; default the latest)."""
+    from pipeline.report import ReportError, find_run_dir, write_report
+
+    config = _config(config_file, out_dir=out_dir)
+    try:
+        click.echo(write_report(find_run_dir(Path(config.out_dir), run_id)))
+    except ReportError as err:
+        raise click.UsageError(str(err)) from None
+
+
+@main.command()
+@click.argument("target", metavar="RECORD_ID|FILE")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder holding the record (default output/).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config with site rules.")
+def show(target, out_dir, config_file) -> None:
+    """Print a dump line by line, every line marked KEEP or drop with the rule that decided.
+
+    A record id is looked up in OUT and its source read from the run's input folder; the lines its
+    run removed are taken from that run's removed.csv. A FILE is cleaned on its own.
+    """
+    from pipeline.clean import clean_page, load_rules
+    from pipeline.clean.explain import explain_lines
+    from pipeline.show import ShowError, find_record, read_page, record_decisions
+
+    config = _config(config_file, out_dir=out_dir)
+    rules = load_rules(list(config.rules))
+    path = Path(target)
+    try:
+        if path.is_file():
+            header = f"# {path}: cleaned on its own"
+            decisions = clean_page(read_page(path, path.name), rules).decisions
+        else:
+            source = find_record(Path(config.out_dir), target)
+            header = (f"# record {source.record_id}: {source.source_path} part {source.part}, run {source.run_id}, "
+                      f"input {source.input_dir}")
+            decisions = record_decisions(Path(config.out_dir), source, rules)
+    except ShowError as err:
+        raise click.UsageError(str(err)) from None
+    click.echo(header)
+    for line in explain_lines(decisions, _rule_width(rules)):
+        click.echo(line)
+
+
+@main.command()
+@click.argument("input_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml).")
+@click.option("--cron", "kind", flag_value="cron", help="Print a crontab line (with flock).")
+@click.option("--systemd", "kind", flag_value="systemd", help="Print a systemd service and timer.")
+@click.option("--at", "at", default="02:30", show_default=True, help="Time of day, HH:MM.")
+@click.option("--name", default="pipeline", show_default=True, help="systemd unit name.")
+def schedule(input_dir, out_dir, config_file, kind, at, name) -> None:
+    """Print a nightly schedule for `pipeline run` with the current paths: --cron or --systemd."""
+    from pipeline.schedule import cron_line, make_job, systemd_units
+
+    if kind is None:
+        raise click.UsageError("say --cron or --systemd")
+    config_path = Path(config_file) if config_file else _default_config()
+    config = _config(config_file, input_dir=input_dir, out_dir=out_dir)
+    try:
+        job = make_job(config.input_dir, config.out_dir, config_path, at)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    if kind == "cron":
+        click.echo(f"# add with `crontab -e`; the run logs to {job.out_dir / 'cron.log'}")
+        click.echo(cron_line(job))
+        return
+    units = systemd_units(job, name)
+    for file_name, text in units.items():
+        click.echo(f"# ---- /etc/systemd/system/{file_name}")
+        click.echo(text)
+    click.echo(f"# then: systemctl daemon-reload && systemctl enable --now {name}.timer")
+
+
+def _rule_width(rules) -> int:
+    return max((len(r.name) for r in rules.all_rules()), default=10)
 
 
 @main.command()

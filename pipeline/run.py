@@ -34,6 +34,7 @@ from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMO
 from pipeline.readers import discover
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
+from pipeline.report import write_report
 from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, write_text
 from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_parquet_rows
@@ -127,7 +128,7 @@ class Run:
         run_id = new_run_id(self.out_dir)
         write_text(self.out_dir / ".pending_run", run_id)
         summary = RunSummary(run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             input_dir=str(self.input_dir), out_dir=str(self.out_dir),
+                             input_dir=str(self.input_dir.resolve()), out_dir=str(self.out_dir),
                              config_hash=self.config.content_hash(), executor=self.config.executor)
         store = StateStore(self.config.state_file)
         dedup = self.config.dedup if self.config.dedup_enabled else None
@@ -137,6 +138,7 @@ class Run:
                 store.check_settings(Signer(dedup.ngram, dedup.num_perm, dedup.seed).settings()
                                      | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)})
             todo, fingerprints = self._select_inputs(store, summary)
+            log.info("%d input(s) to process, %d unchanged", len(todo), summary.inputs_unchanged)
             # A night with a few new files is not worth starting worker processes (each loads dictionaries).
             workers = self.config.worker_count if len(todo) > SMALL_RUN_FILES else 1
             executor = make_executor(self.config.executor, workers, self.config.scheduler)
@@ -287,6 +289,7 @@ class Run:
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         summary.exit_code = EXIT_FILE_ERRORS if summary.errors else EXIT_OK
         write_text(run_dir / "run.json", json.dumps(asdict(summary), ensure_ascii=False, indent=2) + "\n")
+        write_report(run_dir)
         write_text(self.out_dir / "latest_run", run_id + "\n")
         (self.out_dir / ".pending_run").unlink(missing_ok=True)
 

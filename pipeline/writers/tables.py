@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import json
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -17,6 +19,23 @@ LIST_SEPARATOR = ";"
 
 
 _FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
+
+
+def restore(cell: str) -> str:
+    """Undoes the neutralizing apostrophe when a CSV written here is read back for display."""
+    return cell[1:] if cell.startswith("'") and re.match(_FORMULA_RE, cell[1:]) else cell
+
+
+def read_csv_rows(path: Path, list_columns: set[str] = frozenset()) -> list[dict]:
+    """Reads a CSV written here back into rows of strings (lists split); a missing file has no rows."""
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = [{k: restore(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    for row in rows:
+        for column in list_columns & row.keys():
+            row[column] = row[column].split(LIST_SEPARATOR) if row[column] else []
+    return rows
 
 
 def as_table(rows: list[dict] | pa.Table, schema: pa.Schema) -> pa.Table:

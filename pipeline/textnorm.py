@@ -37,16 +37,82 @@ def to_simplified(text: str) -> str:
     return text.translate(t2s_table())
 
 
+@lru_cache(maxsize=1)
+def _matching_chars() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
+    """The matching form of every BMP character that is the same alone as in any context.
+
+    NFKC composes a character with its neighbours only around combining marks and characters that
+    compose with the one before (Hangul jamo compose algorithmically); text holding one of those,
+    or a character outside the BMP, is normalized as a whole instead. Everything else maps one
+    character at a time, which is much cheaper than NFKC on every line.
+    """
+    table = t2s_table()
+    blocked = {chr(cp) for cp in range(0x1100, 0x1200)}
+    for cp in range(0x10000):
+        ch = chr(cp)
+        decomposition = unicodedata.decomposition(ch)
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            blocked.add(chr(int(decomposition.split()[1], 16)))
+        if unicodedata.combining(ch):
+            blocked.add(ch)
+    mapping, context = {}, []
+    for cp in range(0x80, 0x10000):
+        ch = chr(cp)
+        if 0xD800 <= cp < 0xE000:
+            continue
+        target = unicodedata.normalize("NFKC", ch)
+        if ch in blocked or not blocked.isdisjoint(target):
+            context.append(ch)
+            continue
+        target = target.translate(table) if len(target) > 1 else table.get(ord(target), target)
+        if target != ch:
+            mapping[ch] = target
+    return mapping, re.compile(char_class(mapping)), re.compile(char_class(context) + "|[\U00010000-\U0010FFFF]")
+
+
+def char_class(chars) -> str:
+    """A regex character class of chars, written as ranges."""
+    codes = sorted(map(ord, chars))
+    ranges, start = [], codes[0]
+    for prev, code in zip(codes, codes[1:] + [None]):
+        if code != prev + 1:
+            ranges.append(re.escape(chr(start)) + ("" if prev == start else "-" + re.escape(chr(prev))))
+            start = code
+    return "[" + "".join(ranges) + "]"
+
+
+def _matching_text(text: str) -> str:
+    """NFKC (full-width → half-width) and traditional → simplified, untrimmed."""
+    if text.isascii():
+        return text
+    mapping, mapped, contextual = _matching_chars()
+    if contextual.search(text):
+        return unicodedata.normalize("NFKC", text).translate(t2s_table())
+    return mapped.sub(lambda found: mapping[found.group()], text)
+
+
 def for_matching(line: str) -> str:
     """NFKC (full-width → half-width), traditional → simplified, trimmed: what rules match against."""
-    if not line.isascii():
-        line = unicodedata.normalize("NFKC", line).translate(t2s_table())
-    return line.strip()
+    return _matching_text(line).strip()
+
+
+def lines_for_matching(text: str) -> list[str]:
+    """for_matching of every line of text.splitlines(), normalizing the text in one pass.
+
+    NFKC neither creates nor removes line breaks and never composes across one, so the lines
+    correspond one to one.
+    """
+    return [line.strip() for line in _matching_text(text).splitlines()]
 
 
 def fold_for_hash(line: str) -> str:
     """CCNet-style line key: matching form, lower case, digits folded, punctuation and spaces removed."""
-    return _DIGITS_RE.sub("0", _PUNCT_SPACE_RE.sub("", for_matching(line).lower()))
+    return fold_matching_form(for_matching(line))
+
+
+def fold_matching_form(norm: str) -> str:
+    """fold_for_hash of a line already in matching form."""
+    return _DIGITS_RE.sub("0", _PUNCT_SPACE_RE.sub("", norm.lower()))
 
 
 def strip_bullet(line: str) -> tuple[str, bool]:

@@ -8,21 +8,26 @@ titles with teasers and dates ends it, and short leftovers after the last paragr
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 
 from pipeline.clean import dom, metadata
 from pipeline.clean.rules import Rule, RuleSet
-from pipeline.clean.templates import line_key
+from pipeline.clean.templates import hash_key
 from pipeline.model import Article, BlockEvidence, CleanedPage, LineDecision, Page
-from pipeline.textnorm import NUMBERED_RE, fold_for_hash, for_matching, strip_bullet
+from pipeline.textnorm import BULLET_CHARS, NUMBERED_RE, fold_matching_form, lines_for_matching, strip_bullet
 
 # Line classes
 BLANK, CHROME, CUT, DATE, TEASER, SHORT, PARA = "blank", "chrome", "cut", "date", "teaser", "short", "para"
 
 _SENTENCE_END = tuple("。!！;；")
-_TEASER_END_RE = re.compile(r"(\.{3,}|…+|\.\.\.)\s*[)）\]]?$")
-_SEPARATOR_RE = re.compile(r"^[=\-*_~#·.+]{5,}$")
+_ELLIPSES = ("...", "…")
+_CLOSING_BRACKETS = tuple(")）]")
+_CJK_HIGH_BYTES = bytes(range(0x4E, 0xA0))
+_SEPARATOR_CHARS = "=-*_~#·.+"
+_SEPARATOR_RE = re.compile(f"^[{re.escape(_SEPARATOR_CHARS)}]{{5,}}$")
+_NUMBERING_STARTS = "（(一二三四五六七八九十"
 PARA_MIN_CHARS = 40  # an unpunctuated line this long reads as prose, not as a title
 TITLE_MAX_CHARS = 64
 STRONG_MIN_CHARS = 15  # the anchor paragraph of an article
@@ -35,10 +40,15 @@ PROSE_MIN_CJK_SHARE = 0.5
 
 
 def _bigrams(text: str) -> set[str]:
-    return {text[k:k + 2] for k in range(len(text) - 1)}
+    return set(map(operator.add, text, text[1:]))
 
 
-@dataclass
+def _share_in(grams: set[str], text: str) -> float:
+    """The share of the bigrams that occur in text."""
+    return sum(1 for gram in grams if gram in text) / len(grams) if grams else 0.0
+
+
+@dataclass(slots=True)
 class Line:
     no: int
     raw: str
@@ -48,28 +58,36 @@ class Line:
     rule: Rule | None
     bullet: bool
     numbered: bool
+    strong: bool = False  # a paragraph that can anchor an article
     decision: str | None = None  # rule name once decided
     role: str = "body"
     evidence: BlockEvidence | None = None  # DOM evidence; HTML pages only
 
 
-def _classify(no: int, raw: str, matcher) -> Line:
-    norm = for_matching(raw)
-    stripped, bullet = strip_bullet(raw)
-    text = f"- {stripped}" if bullet else raw.strip()
+def _classify(no: int, raw: str, norm: str, matcher) -> Line:
     if not norm:
-        return Line(no, raw, norm, text, BLANK, None, False, False)
+        return Line(no, raw, norm, raw.strip(), BLANK, None, False, False)
+    # the regexes run only where the first character allows (bullet glyphs are their own matching form)
+    stripped, bullet = strip_bullet(raw) if norm[0] in BULLET_CHARS else (raw.strip(), False)
+    text = f"- {stripped}" if bullet else stripped
     rule = matcher.match(norm)
-    numbered = NUMBERED_RE.match(norm) is not None
+    numbered = (norm[0].isdecimal() or norm[0] in _NUMBERING_STARTS) and NUMBERED_RE.match(norm) is not None
     if rule is not None:
         cls = CUT if rule.action == "cut" else (DATE if rule.name == "date_line" else CHROME)
-    elif _TEASER_END_RE.search(norm) and len(norm) >= 15:
+    elif len(norm) >= 15 and _ends_as_teaser(norm):
         cls = TEASER
     elif len(norm) >= PARA_MIN_CHARS or norm.endswith(_SENTENCE_END):
         cls = PARA
     else:
         cls = SHORT
-    return Line(no, raw, norm, text, cls, rule, bullet, numbered)
+    return Line(no, raw, norm, text, cls, rule, bullet, numbered, cls == PARA and _reads_as_prose(norm))
+
+
+def _ends_as_teaser(norm: str) -> bool:
+    """Cut with an ellipsis, perhaps inside a closing bracket."""
+    if norm.endswith(_CLOSING_BRACKETS):
+        norm = norm[:-1].rstrip()
+    return norm.endswith(_ELLIPSES)
 
 
 def _title_like(line: Line) -> bool:
@@ -82,18 +100,30 @@ def _title_like(line: Line) -> bool:
     )
 
 
-def _is_strong(line: Line) -> bool:
+def _reads_as_prose(norm: str) -> bool:
     """A paragraph that can anchor an article: Chinese prose, not a long title, ticker or table row."""
-    if line.cls != PARA or len(line.norm) < STRONG_MIN_CHARS:
+    if len(norm) < STRONG_MIN_CHARS:
         return False
-    if not (line.norm.endswith(_SENTENCE_END) or "。" in line.norm or len(line.norm) > TITLE_MAX_CHARS):
+    if not (norm.endswith(_SENTENCE_END) or "。" in norm or len(norm) > TITLE_MAX_CHARS):
         return False
-    cjk = sum(1 for ch in line.norm if "\u4e00" <= ch <= "\u9fff")
-    return cjk >= PROSE_MIN_CJK_SHARE * len(line.norm.replace(" ", ""))
+    return _cjk_count(norm) >= PROSE_MIN_CJK_SHARE * (len(norm) - norm.count(" "))
+
+
+def _cjk_count(text: str) -> int:
+    """Characters U+4E00–U+9FFF: exactly the UTF-16 code units whose high byte is 0x4E–0x9F.
+
+    Counted on the bytes because a regex over every character of every paragraph is slow.
+    """
+    high_bytes = text.encode("utf-16-le")[1::2]
+    return len(high_bytes) - len(high_bytes.translate(None, _CJK_HIGH_BYTES))
 
 
 def _is_dated_byline(line: Line) -> bool:
     return line.rule is not None and line.rule.name == "meta_line" and metadata.iso_date(line.norm) is not None
+
+
+def _repeats_title(key: str, title_key: str) -> bool:
+    return key == title_key or (key.startswith(title_key) and len(key) <= len(title_key) + 8)
 
 
 def _next_content(lines: list[Line], start: int) -> Line | None:
@@ -108,7 +138,7 @@ def _split_parts(lines: list[Line]) -> list[list[Line]]:
     parts: list[list[Line]] = [[]]
     seen_paragraph = False
     for i, line in enumerate(lines):
-        if line.cls in (SHORT, PARA) and _SEPARATOR_RE.match(line.norm):
+        if line.cls in (SHORT, PARA) and line.norm[0] in _SEPARATOR_CHARS and _SEPARATOR_RE.match(line.norm):
             line.decision = "article_separator"
             line.cls = CHROME
             parts[-1].append(line)
@@ -122,7 +152,7 @@ def _split_parts(lines: list[Line]) -> list[list[Line]]:
                 parts.append([])
                 seen_paragraph = False
         parts[-1].append(line)
-        if _is_strong(line):
+        if line.strong:
             seen_paragraph = True
     return [p for p in parts if p]
 
@@ -136,7 +166,7 @@ class _PartCleaner:
         self.title: Line | None = None
 
     def run(self) -> bool:
-        anchor = next((i for i, line in enumerate(self.lines) if _is_strong(line)), None)
+        anchor = next((i for i, line in enumerate(self.lines) if line.strong), None)
         if anchor is None:
             for line in self.lines:
                 line.decision = line.decision or (line.rule.name if line.rule else "no_article")
@@ -153,19 +183,20 @@ class _PartCleaner:
 
     def _find_title(self, anchor: int) -> int:
         """The title is the title-like line above the anchor that shares most vocabulary with the body."""
-        body_grams = _bigrams(" ".join(line.norm for line in self.lines[anchor:anchor + 12] if line.cls == PARA))
-        best, best_score = None, 0.0
-        for i in range(anchor - 1, -1, -1):
-            line = self.lines[i]
-            if line.cls in (BLANK, CHROME, DATE, CUT) or line.numbered or not _title_like(line):
-                continue
-            grams = _bigrams(line.norm)
-            overlap = len(grams & body_grams) / len(grams) if grams else 0.0
-            # nearer lines win ties; very short lines (user names, ranks) rarely are titles
-            score = overlap + (0.3 if len(line.norm) >= TITLE_MIN_CHARS else 0.0) - 0.01 * (anchor - i)
-            score += dom.title_bonus(line.evidence, overlap)
-            if best is None or score > best_score:
-                best, best_score = i, score
+        candidates = [i for i in range(anchor - 1, -1, -1) if _title_like(self.lines[i])]
+        best = candidates[0] if len(candidates) == 1 else None
+        if len(candidates) > 1:
+            body = " ".join(line.norm for line in self.lines[anchor:anchor + 12] if line.cls == PARA)
+            best_score = 0.0
+            for i in candidates:
+                line = self.lines[i]
+                grams = _bigrams(line.norm)
+                overlap = _share_in(grams, body)
+                # nearer lines win ties; very short lines (user names, ranks) rarely are titles
+                score = overlap + (0.3 if len(line.norm) >= TITLE_MIN_CHARS else 0.0) - 0.01 * (anchor - i)
+                score += dom.title_bonus(line.evidence, overlap)
+                if best is None or score > best_score:
+                    best, best_score = i, score
         if best is None:
             for line in self.lines[:anchor]:
                 if line.cls in (CHROME, DATE, CUT):
@@ -183,7 +214,7 @@ class _PartCleaner:
         return best + 1
 
     def _walk_body(self, start: int) -> None:
-        title_key = fold_for_hash(self.title.norm) if self.title else None
+        title_key = fold_matching_form(self.title.norm) if self.title else None
         in_related = in_replies = False
         seen_paragraph = False
         lines = self.lines
@@ -200,7 +231,7 @@ class _PartCleaner:
                 line.decision = "reply_section"
                 in_related = in_replies = True
                 continue
-            seen_paragraph = seen_paragraph or _is_strong(line)
+            seen_paragraph = seen_paragraph or line.strong
             if in_related:
                 # prose resumes only as two paragraphs in a row (list items alternate title/teaser);
                 # once replies began, more prose is more replies
@@ -212,10 +243,11 @@ class _PartCleaner:
             if line.rule is not None:
                 line.decision = line.rule.name
                 continue
-            if title_key and self._repeats_title(line, title_key):
+            key = fold_matching_form(line.norm)
+            if title_key and _repeats_title(key, title_key):
                 line.decision = "title_repeat"
                 continue
-            if line.cls == SHORT and line_key(line.norm) in self.template_keys and not self._introduces(i):
+            if line.cls == SHORT and hash_key(key) in self.template_keys and not self._introduces(i):
                 line.decision = "template_line"
                 continue
             line.decision = "body"
@@ -224,11 +256,6 @@ class _PartCleaner:
     def _introduces(self, i: int) -> bool:
         following = _next_content(self.lines, i + 1)
         return following is not None and following.cls == PARA and following.rule is None
-
-    @staticmethod
-    def _repeats_title(line: Line, title_key: str) -> bool:
-        key = fold_for_hash(line.norm)
-        return key == title_key or (key.startswith(title_key) and len(key) <= len(title_key) + 8)
 
     def _role(self, line: Line, i: int) -> str:
         if line.bullet:
@@ -261,15 +288,15 @@ class _PartCleaner:
                     line.decision = "link_list"
 
     def _drop_off_topic_runs(self, start: int) -> None:
-        article = set()
-        for line in self.lines:
-            if line.decision in ("body", "title") and line.cls == PARA or line is self.title:
-                article |= _bigrams(line.norm)
-        for run in self._kept_runs(start, (SHORT,)):
-            if len(run) < OFF_TOPIC_MIN_RUN:
-                continue
+        runs = [run for run in self._kept_runs(start, (SHORT,)) if len(run) >= OFF_TOPIC_MIN_RUN]
+        if not runs:
+            return
+        # lines joined by a character no line holds: the text has exactly the lines' bigrams, and more
+        article = "\n".join(line.norm for line in self.lines
+                             if line.decision in ("body", "title") and line.cls == PARA or line is self.title)
+        for run in runs:
             grams = set().union(*(_bigrams(line.norm) for line in run))
-            if grams and len(grams & article) / len(grams) < OFF_TOPIC_MAX_OVERLAP:
+            if grams and _share_in(grams, article) < OFF_TOPIC_MAX_OVERLAP:
                 for line in run:
                     line.decision = "off_topic_block"
 
@@ -285,11 +312,12 @@ class _PartCleaner:
 def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[int] = frozenset()) -> CleanedPage:
     """Cleans one page into articles; every input line gets a decision naming its rule."""
     matcher = rules.matcher(page.source_path)
-    lines = [_classify(no, raw, matcher) for no, raw in enumerate(page.text.splitlines(), start=1)]
+    lines = [_classify(no, raw, norm, matcher)
+             for no, (raw, norm) in enumerate(zip(page.text.splitlines(), lines_for_matching(page.text)), start=1)]
     for line, evidence in zip(lines, page.evidence or ()):
         line.evidence = evidence
         if line.rule is None and line.cls != BLANK and dom.is_furniture(evidence):
-            line.rule, line.cls = rules.by_name["page_container"], CHROME
+            line.rule, line.cls, line.strong = rules.by_name["page_container"], CHROME, False
     articles: list[Article] = []
     decisions: list[LineDecision] = []
     page_meta: dict[str, str] = {}

@@ -11,8 +11,18 @@ import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
+
+from pipeline.textnorm import char_class
+
+try:  # the regular-expression parser, used to find the literal strings a rule needs
+    from re import _constants as _sre, _parser as _sre_parser
+except ImportError:  # Python 3.10
+    import sre_constants as _sre
+    import sre_parse as _sre_parser
+
+_REPEATS = tuple(getattr(_sre, name) for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(_sre, name))
 
 
 @dataclass(frozen=True)
@@ -70,64 +80,228 @@ class RuleSet:
         return self._cache[key]
 
 
-def _alternatives(pattern: str) -> list[str]:
-    """Top-level alternatives of a regular expression (split at | outside groups and classes)."""
-    parts, depth, in_class, escaped, start = [], 0, False, False, 0
-    for i, ch in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-    parts.append(pattern[start:])
-    return parts
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings at least one of which every match of pattern contains (case aside); None when the
+    pattern has no such strings (a bare date, a row of short words)."""
+    try:
+        return _Requirement.of(_sre_parser.parse(pattern, re.IGNORECASE)).required
+    except Exception:  # noqa: BLE001 - CPython's own parser; should it change, the rule just runs on every line
+        return None
+
+
+@dataclass(frozen=True)
+class _Requirement:
+    """What a parsed piece of a pattern tells about the text it matches.
+
+    exact: every string the piece can match, when they are few (a literal, a group of literals);
+    required: strings at least one of which every match contains.
+    """
+
+    exact: frozenset[str] | None
+    required: frozenset[str] | None
+
+    MAX_EXACT = 64
+
+    @classmethod
+    def of(cls, items) -> "_Requirement":
+        """A sequence: adjacent exact pieces multiply into longer strings; the most selective set wins."""
+        best, chain, whole = None, frozenset([""]), frozenset([""])
+        for op, av in items:
+            piece = cls._piece(op, av)
+            if whole is not None:
+                whole = _product(whole, piece.exact) if piece.exact is not None else None
+            if piece.exact is not None and (product := _product(chain, piece.exact)) is not None:
+                chain = product
+                continue
+            best = _more_selective(best, _more_selective(_nonempty(chain), piece.required))
+            chain = piece.exact if piece.exact is not None else frozenset([""])
+        best = _more_selective(best, _nonempty(chain))
+        return cls(whole, best)
+
+    @classmethod
+    def _piece(cls, op, av) -> "_Requirement":
+        if op is _sre.LITERAL:
+            return cls(frozenset(chr(av)), frozenset(chr(av)))
+        if op is _sre.IN and (chars := _class_chars(av)) is not None:
+            return cls(chars, chars)
+        if op is _sre.SUBPATTERN:
+            return cls.of(av[-1])
+        if op is _sre.ATOMIC_GROUP:
+            return cls.of(av)
+        if op is _sre.BRANCH:
+            branches = [cls.of(branch) for branch in av[1]]
+            exact = None
+            if all(b.exact is not None for b in branches):
+                exact = frozenset().union(*(b.exact for b in branches))
+            needed = [b.required or _nonempty(b.exact) for b in branches]
+            required = frozenset().union(*needed) if all(needed) else None
+            return cls(exact if exact is not None and len(exact) <= cls.MAX_EXACT else None, required)
+        if op in _REPEATS:
+            low, high, inner = av
+            inner = cls.of(inner)
+            if low == 0 and high == 1 and inner.exact is not None:
+                return cls(inner.exact | {""}, None)
+            return cls(None, inner.required or _nonempty(inner.exact) if low >= 1 else None)
+        if op is _sre.AT:
+            return cls(frozenset([""]), None)
+        return cls(None, None)
+
+
+def _class_chars(items) -> frozenset[str] | None:
+    """The characters of a small character class (literals and whitespace), else None."""
+    chars = set()
+    for kind, value in items:
+        if kind is _sre.LITERAL:
+            chars.add(chr(value))
+        elif kind is _sre.CATEGORY and value in (_sre.CATEGORY_SPACE, _sre.CATEGORY_UNI_SPACE):
+            chars |= _whitespace()
+        else:
+            return None
+    return frozenset(chars) if len(chars) <= 40 else None
+
+
+@lru_cache(maxsize=1)
+def _whitespace() -> frozenset[str]:
+    """What \\s matches in a str pattern: the characters str.isspace() accepts (none above the BMP)."""
+    return frozenset(ch for ch in map(chr, range(0x10000)) if ch.isspace())
+
+
+def _product(left: frozenset[str], right: frozenset[str]) -> frozenset[str] | None:
+    if len(left) * len(right) > _Requirement.MAX_EXACT:
+        return None
+    return frozenset(a + b for a in left for b in right)
+
+
+def _nonempty(strings: frozenset[str] | None) -> frozenset[str] | None:
+    return strings if strings and "" not in strings else None
+
+
+def _more_selective(a: frozenset[str] | None, b: frozenset[str] | None) -> frozenset[str] | None:
+    """Longer strings are rarer in prose; fewer of them, too."""
+    if a is None or b is None:
+        return a or b
+    return b if (min(map(len, b)), -len(b)) > (min(map(len, a)), -len(a)) else a
 
 
 class LineMatcher:
-    """Finds the first line rule (in priority order) that matches a normalized line.
+    """Finds the first line rule, in priority order, that matches a normalized line.
 
-    Alternatives anchored at the line start are combined into one pattern tried only at position 0;
-    the others into one searched through the line. That keeps matching cheap on long lines.
+    Most lines are prose that no rule can match. Each rule's pattern is analysed for literal
+    strings one of which every match contains (`required_literals`); one search for all of them
+    (those of the rules whose max_chars the line fits) names the rules worth trying, and only
+    their patterns run, with those of the rules that need no particular string.
     """
 
     def __init__(self, rules: tuple[Rule, ...]):
         self.rules = rules
-        anchored, floating = [], []
-        for i, rule in enumerate(rules):
-            for k, alternative in enumerate(_alternatives(rule.pattern)):
-                if alternative.startswith("^"):
-                    anchored.append(f"(?P<r{i}_{k}>{alternative[1:]})")
+        self._patterns = [re.compile(rule.pattern, re.IGNORECASE) for rule in rules]
+        self._unscreened = 0  # bit i: rule i runs on every line it fits
+        needed_by: dict[str, int] = {}  # literal without case → bit i: rule i needs it
+        cased: dict[int, list[str]] = {}
+        for index, rule in enumerate(rules):
+            strings = required_literals(rule.pattern)
+            if not strings:
+                self._unscreened |= 1 << index
+            for string in strings or ():
+                if _has_case(string):
+                    cased.setdefault(index, []).append(string)
                 else:
-                    floating.append(f"(?P<r{i}_{k}>{alternative})")
-        self._anchored = re.compile("|".join(anchored), re.IGNORECASE) if anchored else None
-        self._floating = re.compile("|".join(floating), re.IGNORECASE) if floating else None
-        self._single = [re.compile(rule.pattern, re.IGNORECASE) for rule in rules]
+                    needed_by[string] = needed_by.get(string, 0) | 1 << index
+        self._reported = _overlap_closure(needed_by)
+        # a screen per line length: the literals of the rules whose max_chars the length fits
+        self._longest = max((rule.max_chars for rule in rules), default=-1)
+        screens = {limit: _trie_pattern([string for string, bits in needed_by.items()
+                                         if any(bits >> i & 1 and rule.max_chars >= limit for i, rule in enumerate(rules))])
+                   for limit in {rule.max_chars for rule in rules}}
+        self._screen_by_length = [screens[min(limit for limit in screens if limit >= length)]
+                                  for length in range(self._longest + 1)]
+        # cased strings are searched without case, by rule, and only in lines holding one of their letters
+        self._cased = [(1 << index, _alternation(strings)) for index, strings in cased.items()]
+        letters = {next(ch for ch in s if _has_case(ch)) for strings in cased.values() for s in strings}
+        self._cased_letter = _caseless_class(letters) if letters else None
 
     def match(self, line: str) -> Rule | None:
-        hits = []
-        if self._anchored is not None and (found := self._anchored.match(line)):
-            hits.append(int(found.lastgroup[1:].split("_")[0]))
-        if self._floating is not None and (found := self._floating.search(line)):
-            hits.append(int(found.lastgroup[1:].split("_")[0]))
-        if not hits:
+        if len(line) > self._longest:
             return None
-        first = min(hits)
-        # a rule earlier in priority may match at a later position than the first hit: confirm in order
-        for index in range(first, len(self.rules)):
-            rule = self.rules[index]
-            if len(line) <= rule.max_chars and self._single[index].search(line):
-                return rule
+        candidates = self._unscreened
+        screen = self._screen_by_length[len(line)]
+        if screen is not None:
+            for literal in screen.findall(line):
+                candidates |= self._reported[literal]
+        if self._cased_letter is not None and self._cased_letter.search(line):
+            for bit, pattern in self._cased:
+                if pattern.search(line):
+                    candidates |= bit
+        while candidates:
+            lowest = candidates & -candidates
+            candidates ^= lowest
+            index = lowest.bit_length() - 1
+            if len(line) <= self.rules[index].max_chars and self._patterns[index].search(line):
+                return self.rules[index]
         return None
+
+
+def _overlap_closure(needed_by: dict[str, int]) -> dict[str, int]:
+    """The rules to try when the screen reports a literal.
+
+    The screen reports the longest literal at a position and goes on after it, so a reported
+    literal also stands for the literals inside it and for those that begin inside it and run on.
+    """
+    starting_with: dict[str, int] = {}
+    for string, bits in needed_by.items():
+        for end in range(1, len(string) + 1):
+            starting_with[string[:end]] = starting_with.get(string[:end], 0) | bits
+    reported = {}
+    for string in needed_by:
+        bits = 0
+        for start in range(len(string)):
+            bits |= starting_with.get(string[start:], 0)  # literals running on from here
+            for end in range(start + 1, len(string) + 1):
+                bits |= needed_by.get(string[start:end], 0)  # literals inside
+        reported[string] = bits
+    return reported
+
+
+def _caseless_class(letters) -> re.Pattern:
+    """A class of every character that matches one of letters case-insensitively, as plain characters:
+    the engine lower-cases each character it tests against a case-insensitive class."""
+    caseless = re.compile(f"[{re.escape(''.join(letters))}]", re.IGNORECASE)
+    return re.compile(char_class(caseless.findall(_all_bmp_characters())))
+
+
+@lru_cache(maxsize=1)
+def _all_bmp_characters() -> str:
+    return "".join(chr(cp) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000)
+
+
+def _has_case(text: str) -> bool:
+    return text.lower() != text.upper()
+
+
+def _alternation(strings: list[str]) -> re.Pattern:
+    return re.compile("|".join(map(re.escape, sorted(strings, key=len, reverse=True))), re.IGNORECASE)
+
+
+def _trie_pattern(strings: list[str]) -> re.Pattern | None:
+    """One regex for many literals, as a trie: it finds the longest literal at a position, and the
+    engine's first-character scan stays fast where a flat alternation tries every string."""
+    if not strings:
+        return None
+    trie: dict = {}
+    for string in strings:
+        node = trie
+        for ch in string:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return re.compile(pattern(trie))
 
 
 def _rule_from_table(table: dict) -> Rule:

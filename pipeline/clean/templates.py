@@ -11,14 +11,14 @@ import hashlib
 
 import numpy as np
 
-from pipeline.textnorm import fold_for_hash
+from pipeline.textnorm import fold_matching_form, lines_for_matching
 
-TEMPLATE_LINE_MAX_CHARS = 80  # twice what the cleaner calls short, so width folding never hides a line
+TEMPLATE_LINE_MAX_CHARS = 40  # the cleaner only treats lines shorter than a paragraph as template lines
 _COMPACT_EVERY = 4_000_000
 
 
-def line_key(line: str) -> int:
-    folded = fold_for_hash(line)
+def hash_key(folded: str) -> int:
+    """The stable 64-bit key of a folded line (0 for an empty one)."""
     if not folded:
         return 0
     return int.from_bytes(hashlib.blake2b(folded.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
@@ -26,7 +26,7 @@ def line_key(line: str) -> int:
 
 def page_line_keys(text: str) -> np.ndarray:
     """The distinct keys of a page's short lines."""
-    keys = {line_key(line) for line in text.splitlines() if len(line.strip()) <= TEMPLATE_LINE_MAX_CHARS}
+    keys = {hash_key(fold_matching_form(norm)) for norm in lines_for_matching(text) if len(norm) <= TEMPLATE_LINE_MAX_CHARS}
     keys.discard(0)
     return np.fromiter(keys, np.int64, len(keys))
 

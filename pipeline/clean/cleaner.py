@@ -303,7 +303,10 @@ class _PartCleaner:
     def _drop_tail(self, start: int) -> None:
         kept = [line for line in self.lines[start:] if line.decision == "body"]
         for line in reversed(kept):
-            if line.cls == SHORT and not line.bullet and not line.numbered and len(line.norm) <= TAIL_MAX_CHARS:
+            if line.bullet or line.numbered:
+                break
+            # short leftovers, and long lines that are not prose (tickers, link rows) once the text has ended
+            if line.cls == SHORT and len(line.norm) <= TAIL_MAX_CHARS or line.cls == PARA and not line.strong:
                 line.decision = "tail_furniture"
             else:
                 break

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.clean import dom, metadata
 from pipeline.clean.rules import Rule, RuleSet
@@ -22,6 +22,7 @@ from pipeline.textnorm import BULLET_CHARS, NUMBERED_RE, fold_matching_form, lin
 BLANK, CHROME, CUT, DATE, TEASER, SHORT, PARA = "blank", "chrome", "cut", "date", "teaser", "short", "para"
 
 _SENTENCE_END = tuple("。!！;；")
+_TITLE_NEVER_ENDS = tuple("。,，:：;；")
 _ELLIPSES = ("...", "…")
 _CLOSING_BRACKETS = tuple(")）]")
 _CJK_HIGH_BYTES = bytes(range(0x4E, 0xA0))
@@ -58,10 +59,17 @@ class Line:
     rule: Rule | None
     bullet: bool
     numbered: bool
-    strong: bool = False  # a paragraph that can anchor an article
     decision: str | None = None  # rule name once decided
     role: str = "body"
     evidence: BlockEvidence | None = None  # DOM evidence; HTML pages only
+    _strong: bool | None = field(default=None, init=False)
+
+    @property
+    def strong(self) -> bool:
+        """A paragraph that can anchor an article; worked out only for the lines asked about."""
+        if self._strong is None:
+            self._strong = self.cls == PARA and _reads_as_prose(self.norm)
+        return self._strong
 
 
 def _classify(no: int, raw: str, norm: str, matcher) -> Line:
@@ -80,7 +88,7 @@ def _classify(no: int, raw: str, norm: str, matcher) -> Line:
         cls = PARA
     else:
         cls = SHORT
-    return Line(no, raw, norm, text, cls, rule, bullet, numbered, cls == PARA and _reads_as_prose(norm))
+    return Line(no, raw, norm, text, cls, rule, bullet, numbered)
 
 
 def _ends_as_teaser(norm: str) -> bool:
@@ -94,7 +102,7 @@ def _title_like(line: Line) -> bool:
     return (
         line.cls in (SHORT, PARA)
         and len(line.norm) <= TITLE_MAX_CHARS
-        and not line.norm.endswith(tuple("。,，:：;；"))
+        and not line.norm.endswith(_TITLE_NEVER_ENDS)
         and not line.bullet
         and not line.numbered
     )
@@ -152,7 +160,7 @@ def _split_parts(lines: list[Line]) -> list[list[Line]]:
                 parts.append([])
                 seen_paragraph = False
         parts[-1].append(line)
-        if line.strong:
+        if not seen_paragraph and line.strong:
             seen_paragraph = True
     return [p for p in parts if p]
 
@@ -320,7 +328,7 @@ def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[int] = froze
     for line, evidence in zip(lines, page.evidence or ()):
         line.evidence = evidence
         if line.rule is None and line.cls != BLANK and dom.is_furniture(evidence):
-            line.rule, line.cls, line.strong = rules.by_name["page_container"], CHROME, False
+            line.rule, line.cls = rules.by_name["page_container"], CHROME
     articles: list[Article] = []
     decisions: list[LineDecision] = []
     page_meta: dict[str, str] = {}

@@ -141,10 +141,22 @@ def _next_content(lines: list[Line], start: int) -> Line | None:
     return None
 
 
+def _before_dated_bylines(lines: list[Line]) -> set[int]:
+    """The index of the content line just above each dated byline (bylines are few; lines are many)."""
+    found = set()
+    for i, line in enumerate(lines):
+        if line.rule is not None and _is_dated_byline(line):
+            above = next((j for j in range(i - 1, -1, -1) if lines[j].cls != BLANK), None)
+            if above is not None:
+                found.add(above)
+    return found
+
+
 def _split_parts(lines: list[Line]) -> list[list[Line]]:
     """Several articles in one page: split at separator rows, and at a title followed by its own byline."""
     parts: list[list[Line]] = [[]]
     seen_paragraph = False
+    before_byline = _before_dated_bylines(lines)
     for i, line in enumerate(lines):
         if line.cls in (SHORT, PARA) and line.norm[0] in _SEPARATOR_CHARS and _SEPARATOR_RE.match(line.norm):
             line.decision = "article_separator"
@@ -154,11 +166,9 @@ def _split_parts(lines: list[Line]) -> list[list[Line]]:
                 parts.append([])
                 seen_paragraph = False
             continue
-        if seen_paragraph and _title_like(line):
-            following = _next_content(lines, i + 1)
-            if following is not None and _is_dated_byline(following):
-                parts.append([])
-                seen_paragraph = False
+        if seen_paragraph and i in before_byline and _title_like(line):
+            parts.append([])
+            seen_paragraph = False
         parts[-1].append(line)
         if not seen_paragraph and line.strong:
             seen_paragraph = True

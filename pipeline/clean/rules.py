@@ -183,6 +183,10 @@ def _more_selective(a: frozenset[str] | None, b: frozenset[str] | None) -> froze
     return b if (min(map(len, b)), -len(b)) > (min(map(len, a)), -len(a)) else a
 
 
+REMEMBERED_MAX_CHARS = 80  # longer lines are prose, which does not recur
+REMEMBERED_LINES = 1 << 16
+
+
 class LineMatcher:
     """Finds the first line rule, in priority order, that matches a normalized line.
 
@@ -190,10 +194,14 @@ class LineMatcher:
     strings one of which every match contains (`required_literals`); one search for all of them
     (those of the rules whose max_chars the line fits) names the rules worth trying, and only
     their patterns run, with those of the rules that need no particular string.
+
+    Short lines are mostly site chrome, which recurs page after page: their answers are
+    remembered (a bounded cache per matcher, that is per rule set and page scope).
     """
 
     def __init__(self, rules: tuple[Rule, ...]):
         self.rules = rules
+        self._remembered = lru_cache(maxsize=REMEMBERED_LINES)(self._search)
         self._patterns = [re.compile(rule.pattern, re.IGNORECASE) for rule in rules]
         self._unscreened = 0  # bit i: rule i runs on every line it fits
         needed_by: dict[str, int] = {}  # literal without case → bit i: rule i needs it
@@ -221,6 +229,11 @@ class LineMatcher:
         self._cased_letter = _caseless_class(letters) if letters else None
 
     def match(self, line: str) -> Rule | None:
+        if len(line) <= REMEMBERED_MAX_CHARS:
+            return self._remembered(line)
+        return self._search(line)
+
+    def _search(self, line: str) -> Rule | None:
         if len(line) > self._longest:
             return None
         candidates = self._unscreened

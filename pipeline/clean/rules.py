@@ -72,8 +72,12 @@ class RuleSet:
     def all_rules(self) -> list[Rule]:
         return [*self.line_rules, *self.structural]
 
+    @cached_property
+    def _site_scoped(self) -> bool:
+        return any(rule.paths for rule in self.line_rules)
+
     def matcher(self, source_path: str) -> "LineMatcher":
-        active = tuple(r for r in self.line_rules if r.applies_to(source_path))
+        active = tuple(r for r in self.line_rules if r.applies_to(source_path)) if self._site_scoped else self.line_rules
         key = tuple(r.name for r in active)
         if key not in self._cache:
             self._cache[key] = LineMatcher(active)

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from tests.conftest import RAW, RESIDUE, SAMPLE_LAST_SENTENCES, read_records, run_cli
+from tests.conftest import RAW, RESIDUE, SAMPLE_LAST_SENTENCES, latest_summary, read_records, run_cli
 
 
 def test_five_samples_give_five_clean_records(sample_run):
@@ -96,3 +96,5 @@ def test_full_rerun_keeps_every_record(tmp_path):
     again = read_records(out)
     assert len(first) == 5 and sorted(again["record_id"]) == sorted(first["record_id"])
     assert "5 record(s) in" in result.stderr
+    assert latest_summary(out)["inputs_processed"] == 5
+    assert again.equals(first)  # first_seen_run included: reprocessed records that come out the same are not new

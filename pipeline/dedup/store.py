@@ -132,20 +132,37 @@ class StateStore:
     def transaction(self):
         return _Transaction(self.db)
 
+    def unfinished_run(self) -> str | None:
+        """The id of a run that started but never committed (it was killed); a rerun takes it over."""
+        row = self.db.execute("SELECT run_id FROM runs WHERE status = 'started' ORDER BY run_id LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def start_run(self, run_id: str, started_at: str, config_hash: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, 'started')", (run_id, started_at, config_hash))
+
+    def finish_run(self, run_id: str) -> None:
+        self.db.execute("UPDATE runs SET status = 'ok' WHERE run_id = ?", (run_id,))
+
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM canonical").fetchone()[0]
 
 
 class _Transaction:
+    """BEGIN … COMMIT; inside an open transaction it joins it, so a run can make all its changes one commit."""
+
     def __init__(self, db: sqlite3.Connection):
         self.db = db
+        self.outermost = False
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        self.outermost = not self.db.in_transaction
+        if self.outermost:
+            self.db.execute("BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, kind, value, traceback):
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if self.outermost:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def _canonical(row) -> Canonical:

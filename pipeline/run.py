@@ -178,13 +178,14 @@ class Run:
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
         todo, fingerprints = [], {}
+        unchanged: set[str] = set()
         for path, rel in discover(self.input_dir):
             summary.inputs_seen += 1
             try:
                 stat = path.stat()
                 previous = known.get(rel)
                 if not self.full and not config_changed and previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
-                    summary.inputs_unchanged += 1
+                    unchanged.add(rel)
                     continue
                 digest = content_hash(path)
             except OSError as err:
@@ -192,9 +193,13 @@ class Run:
                 continue
             fingerprints[rel] = (stat.st_size, stat.st_mtime_ns, digest)
             if not self.full and not config_changed and previous and previous[2] == digest:
-                summary.inputs_unchanged += 1
+                unchanged.add(rel)
                 continue
             todo.append(rel)
+        # A copy folded into a changed input's record would point at a record that is gone: fold it again.
+        refold = store.copies_of(set(todo)) & unchanged
+        todo.extend(sorted(refold))
+        summary.inputs_unchanged = len(unchanged - refold)
         summary.inputs_processed = len(todo)
         return todo, fingerprints
 
@@ -260,6 +265,7 @@ class Run:
                                "similarity": round(float(folded.similarity[i]), 4), "run_id": run_id})
         all_duplicates = prior_duplicates + duplicates
         copies = {(d["source_path"], d["part"]) for d in duplicates}
+        store.add_copies({(d["source_path"].split("#")[0], d["canonical_source_path"].split("#")[0]) for d in duplicates})
         first_seen = self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), summary, run_id)
         spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id

@@ -3,6 +3,7 @@
 import os
 import shutil
 
+import pandas as pd
 import pytest
 from filelock import FileLock
 
@@ -112,3 +113,27 @@ def test_a_second_run_while_one_holds_the_lock_exits_3_and_touches_nothing(first
     result = run_cli("run", inputs, "--out", out, "--workers", "1")
     assert result.returncode == 0 and latest_summary(out)["inputs_processed"] == 1
 
+
+
+def test_copies_of_a_changed_dump_are_folded_again_and_never_point_at_a_gone_record(tmp_path):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    shutil.copytree(RAW, inputs)
+    original = inputs / "001_386c8cc45b7cb5d6.txt"
+    repost = original.read_text(encoding="utf-8").replace("合法", "合规")  # a spun re-post on another site
+    (inputs / "repost_of_001.txt").write_text(repost, encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert list(duplicates["source_path"]) == ["repost_of_001.txt"]
+    old_id = duplicates["canonical_record_id"][0]
+
+    original.write_text(original.read_text(encoding="utf-8").replace("威胁", "恐吓"), encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    summary = latest_summary(out)
+    assert summary["inputs_processed"] == 2  # the changed dump and the copy folded into its old record
+    records = read_records(out)
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert old_id not in set(records["record_id"])
+    assert set(duplicates["canonical_record_id"]) <= set(records["record_id"])
+    assert "repost_of_001.txt" in set(records["source_path"]) | set(duplicates["source_path"])
+    counts = dict(zip(records["record_id"], records["dup_count"].astype(int)))
+    assert sum(counts.values()) == len(duplicates)

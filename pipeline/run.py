@@ -31,7 +31,7 @@ from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import StateStore
 from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import discover
+from pipeline.readers import discover, refusal, source_name
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
@@ -150,13 +150,14 @@ class Run:
             # id, redoes the same inputs and writes what this run would have written.
             with store.transaction():
                 self._stage("fold", summary)
+                processed = {source_name(rel) for rel in todo}
                 if dedup is not None:
                     bands, rows = band_layout(dedup)
-                    store.forget_sources(sorted(todo), lambda signature: band_keys(signature, bands, rows))
+                    store.forget_sources(sorted(processed), lambda signature: band_keys(signature, bands, rows))
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
                     folded = FoldResult([None] * len(signed), [None] * len(signed), [], [])
-                self._finish(signed, folded, spool, set(todo), fingerprints, store, summary, run_id)
+                self._finish(signed, folded, spool, processed, fingerprints, store, summary, run_id)
         finally:
             if executor is not None:
                 executor.close()
@@ -178,28 +179,33 @@ class Run:
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
         todo, fingerprints = [], {}
-        unchanged: set[str] = set()
+        unchanged: dict[str, str] = {}  # source name → path relative to the input folder
         for path, rel in discover(self.input_dir):
             summary.inputs_seen += 1
+            name = source_name(rel)
+            reason = refusal(path, self.input_dir)
+            if reason is not None:  # reported on every run, as long as it is there
+                summary.errors.append({"source_path": name, "reason": reason})
+                continue
             try:
                 stat = path.stat()
-                previous = known.get(rel)
+                previous = known.get(name)
                 if not self.full and not config_changed and previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
-                    unchanged.add(rel)
+                    unchanged[name] = rel
                     continue
                 digest = content_hash(path)
             except OSError as err:
-                summary.errors.append({"source_path": rel, "reason": f"cannot read file: {err.strerror or err}"})
+                summary.errors.append({"source_path": name, "reason": f"cannot read file: {err.strerror or err}"})
                 continue
-            fingerprints[rel] = (stat.st_size, stat.st_mtime_ns, digest)
+            fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
             if not self.full and not config_changed and previous and previous[2] == digest:
-                unchanged.add(rel)
+                unchanged[name] = rel
                 continue
             todo.append(rel)
         # A copy folded into a changed input's record would point at a record that is gone: fold it again.
-        refold = store.copies_of(set(todo)) & unchanged
-        todo.extend(sorted(refold))
-        summary.inputs_unchanged = len(unchanged - refold)
+        for name in sorted(store.copies_of({source_name(rel) for rel in todo}) & unchanged.keys()):
+            todo.append(unchanged.pop(name))
+        summary.inputs_unchanged = len(unchanged)
         summary.inputs_processed = len(todo)
         return todo, fingerprints
 

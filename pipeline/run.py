@@ -31,12 +31,12 @@ from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import StateStore
 from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import discover
+from pipeline.readers import discover, refusal, source_name
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
-from pipeline.writers.atomic import atomic_path, write_text
+from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
 from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_parquet_rows
 
 log = logging.getLogger("pipeline")
@@ -77,12 +77,9 @@ class RunSummary:
     exit_code: int = 0
 
 
-def new_run_id(out_dir: Path) -> str:
-    """Sortable by time; an interrupted run's id is reused so that a rerun writes the same outputs."""
-    pending = out_dir / ".pending_run"
-    if pending.exists():
-        return pending.read_text().strip()
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+def new_run_id(store: StateStore) -> str:
+    """Sortable by time; a killed run's id is taken over so that the rerun writes the same outputs."""
+    return store.unfinished_run() or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 def content_hash(path: Path) -> str:
@@ -125,11 +122,8 @@ class Run:
             lock.release()
 
     def _execute(self) -> RunSummary:
-        run_id = new_run_id(self.out_dir)
-        write_text(self.out_dir / ".pending_run", run_id)
-        summary = RunSummary(run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             input_dir=str(self.input_dir.resolve()), out_dir=str(self.out_dir),
-                             config_hash=self.config.content_hash(), executor=self.config.executor)
+        for folder in (self.out_dir, *(self.out_dir / "runs").glob("*/")):
+            remove_stale_temporaries(folder)
         store = StateStore(self.config.state_file)
         dedup = self.config.dedup if self.config.dedup_enabled else None
         executor = None
@@ -137,6 +131,11 @@ class Run:
             if dedup is not None:
                 store.check_settings(Signer(dedup.ngram, dedup.num_perm, dedup.seed).settings()
                                      | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)})
+            run_id = new_run_id(store)
+            summary = RunSummary(run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                 input_dir=str(self.input_dir.resolve()), out_dir=str(self.out_dir),
+                                 config_hash=self.config.content_hash(), executor=self.config.executor)
+            store.start_run(run_id, summary.started_at, summary.config_hash)
             todo, fingerprints = self._select_inputs(store, summary)
             log.info("%d input(s) to process, %d unchanged", len(todo), summary.inputs_unchanged)
             # A night with a few new files is not worth starting worker processes (each loads dictionaries).
@@ -146,14 +145,19 @@ class Run:
             context = self._learn_templates(batches, executor, run_id, dedup, summary)
             spool = self.out_dir / f".spool-{run_id}.parquet"
             signed = self._process(batches, executor, context, summary, spool)
-            self._stage("fold", summary)
-            if dedup is not None:
-                bands, rows = band_layout(dedup)
-                store.forget_sources(sorted(fingerprints), lambda signature: band_keys(signature, bands, rows))
-                folded = fold(signed, dedup, store, group=executor.band_buckets)
-            else:
-                folded = FoldResult([None] * len(signed), [None] * len(signed), [], [])
-            self._finish(signed, folded, spool, fingerprints, store, summary, run_id)
+            # The run's changes to the state store are one transaction, committed after every output file
+            # is written: a run killed earlier leaves the store as it was, and the rerun, taking over its
+            # id, redoes the same inputs and writes what this run would have written.
+            with store.transaction():
+                self._stage("fold", summary)
+                processed = {source_name(rel) for rel in todo}
+                if dedup is not None:
+                    bands, rows = band_layout(dedup)
+                    store.forget_sources(sorted(processed), lambda signature: band_keys(signature, bands, rows))
+                    folded = fold(signed, dedup, store, group=executor.band_buckets)
+                else:
+                    folded = FoldResult([None] * len(signed), [None] * len(signed), [], [])
+                self._finish(signed, folded, spool, processed, fingerprints, store, summary, run_id)
         finally:
             if executor is not None:
                 executor.close()
@@ -175,23 +179,33 @@ class Run:
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
         todo, fingerprints = [], {}
+        unchanged: dict[str, str] = {}  # source name → path relative to the input folder
         for path, rel in discover(self.input_dir):
             summary.inputs_seen += 1
+            name = source_name(rel)
+            reason = refusal(path, self.input_dir)
+            if reason is not None:  # reported on every run, as long as it is there
+                summary.errors.append({"source_path": name, "reason": reason})
+                continue
             try:
                 stat = path.stat()
-                previous = known.get(rel)
+                previous = known.get(name)
                 if not self.full and not config_changed and previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
-                    summary.inputs_unchanged += 1
+                    unchanged[name] = rel
                     continue
                 digest = content_hash(path)
             except OSError as err:
-                summary.errors.append({"source_path": rel, "reason": f"cannot read file: {err.strerror or err}"})
+                summary.errors.append({"source_path": name, "reason": f"cannot read file: {err.strerror or err}"})
                 continue
-            fingerprints[rel] = (stat.st_size, stat.st_mtime_ns, digest)
+            fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
             if not self.full and not config_changed and previous and previous[2] == digest:
-                summary.inputs_unchanged += 1
+                unchanged[name] = rel
                 continue
             todo.append(rel)
+        # A copy folded into a changed input's record would point at a record that is gone: fold it again.
+        for name in sorted(store.copies_of({source_name(rel) for rel in todo}) & unchanged.keys()):
+            todo.append(unchanged.pop(name))
+        summary.inputs_unchanged = len(unchanged)
         summary.inputs_processed = len(todo)
         return todo, fingerprints
 
@@ -241,10 +255,9 @@ class Run:
         if self.progress is not None:
             self.progress(len(result.page_stats))
 
-    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, fingerprints: dict, store: StateStore,
-                summary: RunSummary, run_id: str) -> None:
+    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], fingerprints: dict,
+                store: StateStore, summary: RunSummary, run_id: str) -> None:
         self._stage("write", summary)
-        reprocessed = set(fingerprints)
         prior_duplicates = [row for row in read_parquet_rows(self.out_dir / "duplicates.parquet")
                             if row["source_path"].split("#")[0] not in reprocessed]
         duplicates = []
@@ -258,7 +271,8 @@ class Run:
                                "similarity": round(float(folded.similarity[i]), 4), "run_id": run_id})
         all_duplicates = prior_duplicates + duplicates
         copies = {(d["source_path"], d["part"]) for d in duplicates}
-        self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), summary, run_id)
+        store.add_copies({(d["source_path"].split("#")[0], d["canonical_source_path"].split("#")[0]) for d in duplicates})
+        first_seen = self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), summary, run_id)
         spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id
         summary.duplicates_new = len(duplicates)
@@ -276,27 +290,29 @@ class Run:
             shutil.copyfile(run_dir / "removed.csv", tmp)
         if folded.new_canonicals:
             store.add_canonicals([
-                (signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]), run_id,
-                 int(signed.char_counts[i]), signed.exact_hex(i), signed.matrix[i], signed.bands[i].tolist())
+                (signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
+                 first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
+                 signed.matrix[i], signed.bands[i].tolist())
                 for i in folded.new_canonicals
             ])
-        with store.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
-                           [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items())])
-            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, 'ok')",
-                       (run_id, summary.started_at, summary.config_hash))
+        store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
+                             [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items())])
+        store.finish_run(run_id)
         self._stage("", summary)
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         summary.exit_code = EXIT_FILE_ERRORS if summary.errors else EXIT_OK
         write_text(run_dir / "run.json", json.dumps(asdict(summary), ensure_ascii=False, indent=2) + "\n")
         write_report(run_dir)
         write_text(self.out_dir / "latest_run", run_id + "\n")
-        (self.out_dir / ".pending_run").unlink(missing_ok=True)
 
     def _write_records(self, spool: Path, reprocessed: set[str], copies: set, sources: dict[str, list[str]],
-                       summary: RunSummary, run_id: str) -> None:
-        """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records."""
+                       summary: RunSummary, run_id: str) -> dict[str, str]:
+        """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records.
+
+        Returns the earlier first_seen_run of the reprocessed inputs' records: one that comes out again keeps it.
+        """
         seen: set[str] = set()
+        first_seen: dict[str, str] = {}
 
         def fresh(table: pa.Table, keep: list[bool]) -> pa.Table:
             ids = table.column("record_id").to_pylist()
@@ -319,6 +335,10 @@ class Run:
             this_run = stack.enter_context(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
             for table in read_parquet_batches(self.out_dir / "records.parquet"):
                 keep = [path.split("#")[0] not in reprocessed for path in table.column("source_path").to_pylist()]
+                for record_id, run, kept in zip(table.column("record_id").to_pylist(),
+                                                table.column("first_seen_run").to_pylist(), keep):
+                    if not kept:
+                        first_seen[record_id] = run
                 table = fresh(table, keep)
                 for sink in cumulative:
                     sink.write(table)
@@ -326,10 +346,13 @@ class Run:
                 parts = table.column("part").to_pylist()
                 keep = [(path, part) not in copies for path, part in zip(table.column("source_path").to_pylist(), parts)]
                 table = fresh(table, keep)
+                runs = [first_seen.get(record_id, run_id) for record_id in table.column("record_id").to_pylist()]
+                table = _replace(table, "first_seen_run", pa.array(runs, pa.string()))
                 summary.records_new += table.num_rows
                 for sink in [*cumulative, this_run]:
                     sink.write(table)
         summary.records_total = len(seen)
+        return first_seen
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:

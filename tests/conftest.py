@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,12 @@ def run_cli(*args, cwd=ROOT, check=True):
 
 def read_records(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "records.csv", encoding="utf-8-sig", keep_default_na=False, dtype=str)
+
+
+def latest_summary(out: Path) -> dict:
+    """run.json of the latest finished run."""
+    latest = (out / "latest_run").read_text().strip()
+    return json.loads((out / "runs" / latest / "run.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

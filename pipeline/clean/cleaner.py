@@ -135,9 +135,9 @@ def _repeats_title(key: str, title_key: str) -> bool:
 
 
 def _next_content(lines: list[Line], start: int) -> Line | None:
-    for line in lines[start:]:
-        if line.cls != BLANK:
-            return line
+    for index in range(start, len(lines)):  # no slice: a copy per call is quadratic on huge pages
+        if lines[index].cls != BLANK:
+            return lines[index]
     return None
 
 

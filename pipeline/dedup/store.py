@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS inputs (
     source_path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, content_hash TEXT, run_id TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT, config_hash TEXT, status TEXT);
+CREATE TABLE IF NOT EXISTS copies (source_path TEXT NOT NULL, canonical_source_path TEXT NOT NULL,
+    PRIMARY KEY (canonical_source_path, source_path)) WITHOUT ROWID;
 """
 
 
@@ -117,8 +119,8 @@ class StateStore:
             self.db.executemany("INSERT OR IGNORE INTO band VALUES (?, ?)", band_rows)
 
     def forget_sources(self, paths: list[str], keys_of: Callable[[np.ndarray], list[int]]) -> None:
-        """Drops the canonicals of inputs being reprocessed (archives by member); keys_of gives a
-        signature's band keys, so band rows go by primary key without a second index on the table."""
+        """Drops the canonicals and copy links of inputs being reprocessed (archives by member); keys_of gives
+        a signature's band keys, so band rows go by primary key without a second index on the table."""
         wanted = set(paths)
         doomed = [(cid, signature) for cid, source, signature in
                   self.db.execute("SELECT id, source_path, signature FROM canonical")
@@ -128,24 +130,56 @@ class StateStore:
                 self.db.executemany("DELETE FROM band WHERE key = ? AND canonical = ?",
                                     [(key, cid) for key in keys_of(np.frombuffer(signature, dtype="<u4"))])
             self.db.executemany("DELETE FROM canonical WHERE id = ?", [(cid,) for cid, _ in doomed])
+            self.db.executemany("DELETE FROM copies WHERE source_path = ?", [(path,) for path in sorted(wanted)])
+
+    def add_copies(self, links: set[tuple[str, str]]) -> None:
+        """links: (input with a folded copy, input holding its canonical record)."""
+        with self.transaction():
+            self.db.executemany("INSERT OR IGNORE INTO copies VALUES (?, ?)", sorted(links))
+
+    def copies_of(self, paths: set[str]) -> set[str]:
+        """The inputs with a copy folded into a canonical record of one of paths."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(paths)):
+            marks = ",".join("?" * len(chunk))
+            found.update(row[0] for row in self.db.execute(
+                f"SELECT source_path FROM copies WHERE canonical_source_path IN ({marks})", chunk))
+        return found
 
     def transaction(self):
         return _Transaction(self.db)
+
+    def unfinished_run(self) -> str | None:
+        """The id of a run that started but never committed (it was killed); a rerun takes it over."""
+        row = self.db.execute("SELECT run_id FROM runs WHERE status = 'started' ORDER BY run_id LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def start_run(self, run_id: str, started_at: str, config_hash: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, 'started')", (run_id, started_at, config_hash))
+
+    def finish_run(self, run_id: str) -> None:
+        self.db.execute("UPDATE runs SET status = 'ok' WHERE run_id = ?", (run_id,))
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM canonical").fetchone()[0]
 
 
 class _Transaction:
+    """BEGIN … COMMIT; inside an open transaction it joins it, so a run can make all its changes one commit."""
+
     def __init__(self, db: sqlite3.Connection):
         self.db = db
+        self.outermost = False
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        self.outermost = not self.db.in_transaction
+        if self.outermost:
+            self.db.execute("BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, kind, value, traceback):
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        if self.outermost:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def _canonical(row) -> Canonical:

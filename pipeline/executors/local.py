@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable, Iterator
@@ -9,6 +12,16 @@ from typing import Callable, Iterable, Iterator
 from pipeline.dedup.fold import band_buckets
 
 IN_FLIGHT_PER_WORKER = 2  # enough to keep workers busy; more would only hold results in memory
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Pool worker set-up: a worker whose run was killed exits instead of waiting for work forever."""
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class LocalExecutor:
@@ -23,7 +36,8 @@ class LocalExecutor:
                 yield fn(batch, *args)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=exit_with_parent,
+                                             initargs=(os.getpid(),))
         pending: deque = deque()
         for batch in batches:
             pending.append(self._pool.submit(fn, batch, *args))

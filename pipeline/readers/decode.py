@@ -1,4 +1,7 @@
-"""Bytes → text: BOM, declared charset, strict UTF-8, then charset-normalizer; never raises."""
+"""Bytes → text: BOM, strict UTF-8, declared charset, then charset-normalizer.
+
+Raises only BinaryContent, for bytes that are not text.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,11 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+# Runs of NUL bytes are blocks a crash left unwritten (preallocated or sparse files), not text.
+_NUL_BLOCK_RE = re.compile(rb"\x00{16,}")
+# Control characters are never page text; ANSI colour codes (a captured terminal) go whole. Kept: tab
+# and the characters Python reads as line breaks (\n \r \v \f \x1c-\x1e \x85).
+_CONTROL_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 # Sites label GBK and GB18030 pages as gb2312; gb18030 is a superset of both.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
@@ -56,23 +64,41 @@ def looks_binary(data: bytes) -> bool:
     return controls > len(sample) // 20
 
 
+def without_controls(text: str) -> str:
+    return _CONTROL_RE.sub("", text)
+
+
+def strict_utf8(data: bytes) -> str | None:
+    """The text if data is UTF-8, allowing a character cut off at the very end (a truncated file)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.reason == "unexpected end of data" and err.start >= len(data) - 3:
+            return data[:err.start].decode("utf-8", errors="strict")
+        return None
+
+
 def decode_bytes(data: bytes, header: str | None = None) -> tuple[str, str]:
     """Returns (text, encoding used). Raises BinaryContent for bytes that are not text."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data.decode(name, errors="replace"), name.replace("-sig", "")
+    data = _NUL_BLOCK_RE.sub(b"", data)
+    if not data.strip():
+        raise BinaryContent("only NUL bytes (a file never written)")
     if looks_binary(data):
         raise BinaryContent("binary content (not text)")
+    # Valid UTF-8 with non-ASCII text is almost never another encoding, while labels are often wrong, and
+    # UTF-8 bytes often decode as (wrong) GB18030 text without error, so UTF-8 goes before the label.
+    text = strict_utf8(data)
+    if text is not None:
+        return text, "utf-8"
     declared = declared_charset(data, header)
     if declared:
         try:
             return data.decode(declared), declared
         except UnicodeDecodeError:
             pass  # a wrong label is common; fall through to detection
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
     best = from_bytes(data[:200_000]).best()
     if best is None or best.encoding is None:
         if declared:

@@ -5,36 +5,63 @@ Every problem with one file becomes a PageError for that file; nothing here rais
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
+import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.model import Page, PageError
-from pipeline.readers.decode import BinaryContent, decode_bytes
+from pipeline.readers.decode import BinaryContent, decode_bytes, without_controls
 from pipeline.readers.html import read_html
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # larger inputs are reported, not loaded
-MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip member may not inflate beyond this (gzip bombs)
+MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip file may not inflate beyond this (gzip bombs)
+# One page (a text dump, an HTML page, a WARC record, a JSON line): cleaning takes about 30 bytes of memory
+# and 3 µs per byte, so this bounds a page to ~130 MB and ~10 s; real article pages are below 1 MB.
+MAX_PAGE_BYTES = 4 * 1024 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 
 
 def discover(input_dir: Path) -> Iterator[tuple[Path, str]]:
-    """Yields (path, path relative to input_dir) of every regular file below input_dir, sorted.
+    """Yields (path, path relative to input_dir) of every file below input_dir, sorted; see refusal().
 
-    Hidden files are skipped; symbolic links are followed only while they stay inside input_dir.
+    Hidden files are skipped. Linked folders are not walked: those inside input_dir are walked where
+    they are, and those leaving it are yielded like files, so that the run reports them.
     """
     root = input_dir.resolve()
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and _inside(Path(dirpath) / d, root))
-        for name in sorted(filenames):
+        folder = Path(dirpath)
+        leaving = [d for d in dirnames if (folder / d).is_symlink() and not _inside(folder / d, root)]
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (folder / d).is_symlink())
+        for name in sorted(filenames + leaving):
             if name.startswith("."):
                 continue
-            path = Path(dirpath) / name
+            path = folder / name
             yield path, path.relative_to(root).as_posix()
+
+
+def source_name(rel: str) -> str:
+    """How outputs name an input: its relative path, with the bytes of a name that is not UTF-8 (a GBK
+    name, say), which Python keeps as lone surrogates no file can hold, written as \\xNN."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def refusal(path: Path, root: Path | None = None) -> str | None:
+    """Why an input is not opened at all, or None: a link leaving root, or not a regular file (a pipe
+    would block the run, a device never ends)."""
+    if root is not None and not _inside(path, root.resolve()):
+        return "symbolic link leaving the input folder (not followed)"
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        return f"cannot read file: {err.strerror or err}"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a folder link, pipe, device or socket; not read)"
+    return None
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -47,10 +74,12 @@ def _inside(path: Path, root: Path) -> bool:
 
 def read_source(path: Path, rel: str, root: Path | None = None) -> Iterator[Page | PageError]:
     """Reads one input file into pages (several for archives)."""
+    rel = source_name(rel)
+    reason = refusal(path, root)
+    if reason is not None:
+        yield PageError(rel, reason)
+        return
     try:
-        if root is not None and not _inside(path, root.resolve()):
-            yield PageError(rel, "symbolic link leaving the input folder (not followed)")
-            return
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             yield PageError(rel, f"file too large ({size} bytes; limit {MAX_FILE_BYTES})")
@@ -66,22 +95,23 @@ def read_bytes(data: bytes, rel: str, name: str) -> Iterator[Page | PageError]:
     if not data.strip():
         yield PageError(rel, "empty file")
         return
-    if name.endswith((".warc", ".warc.gz")) or data[:4] == b"WARC":
+    gzipped = data[:2] == _GZIP_MAGIC
+    if (_gunzip_head(data) if gzipped else data[:5]) == b"WARC/":
         from pipeline.readers.warc import read_warc
 
-        yield from read_warc(data, rel)
+        yield from read_warc(data, rel)  # record by record, each record's payload bounded
         return
-    if data[:2] == b"\x1f\x8b":
+    if name.endswith((".warc", ".warc.gz")):
+        yield PageError(rel, "not a WARC archive (no WARC/ header)")
+        return
+    if gzipped:
         inner = _gunzip(data)
         if isinstance(inner, str):
             yield PageError(rel, inner)
-            return
-        if inner[:4] == b"WARC":
-            from pipeline.readers.warc import read_warc
-
-            yield from read_warc(data, rel)
-            return
-        yield from read_bytes(inner, rel, name.removesuffix(".gz"))
+        elif inner[:2] == _GZIP_MAGIC:
+            yield PageError(rel, "gzip file inside a gzip file (not read)")
+        else:
+            yield from read_bytes(inner, rel, name.removesuffix(".gz"))
         return
     if name.endswith(".jsonl"):
         yield from _read_jsonl(data, rel)
@@ -90,27 +120,43 @@ def read_bytes(data: bytes, rel: str, name: str) -> Iterator[Page | PageError]:
 
 
 def _gunzip(data: bytes) -> bytes | str:
-    """Inflates a gzip file with a bound on the output; returns an error message instead of raising."""
+    """Inflates a gzip file (every member) with a bound on the output; returns an error message instead of raising."""
+    members, left = [], MAX_INFLATED_BYTES
     try:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = inflater.decompress(data, MAX_INFLATED_BYTES + 1)
-        if len(out) > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
-            return f"gzip inflates beyond {MAX_INFLATED_BYTES} bytes (refused)"
-        if not inflater.eof:
-            return "truncated gzip file"
-        return out
+        while data:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out = inflater.decompress(data, left + 1)
+            if len(out) > left or inflater.unconsumed_tail:
+                return f"gzip inflates beyond {MAX_INFLATED_BYTES} bytes (refused)"
+            if not inflater.eof:
+                return "truncated gzip file"
+            members.append(out)
+            left -= len(out)
+            data = inflater.unused_data if inflater.unused_data[:2] == _GZIP_MAGIC else b""
     except zlib.error as err:
         return f"corrupt gzip file: {err}"
+    return b"".join(members)
+
+
+def _gunzip_head(data: bytes) -> bytes:
+    """The first five inflated bytes of a gzip file (empty if it does not inflate)."""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:4096], 5)
+    except zlib.error:
+        return b""
 
 
 def _read_document(data: bytes, rel: str, name: str, url: str | None = None,
                    header: str | None = None, input_format: str | None = None) -> Iterator[Page | PageError]:
+    if len(data) > MAX_PAGE_BYTES:
+        yield _page_too_large(rel, len(data))
+        return
     try:
         text, encoding = decode_bytes(data, header)
     except BinaryContent as err:
         yield PageError(rel, str(err))
         return
-    text = text.replace("\x00", "")
+    text = without_controls(text)
     is_html = Path(name).suffix in HTML_SUFFIXES or _sniff_html(text)
     if is_html:
         page = read_html(text, url)
@@ -118,6 +164,10 @@ def _read_document(data: bytes, rel: str, name: str, url: str | None = None,
                    meta=page.meta)
     else:
         yield Page(rel, text, encoding, input_format or "text", url)
+
+
+def _page_too_large(rel: str, size: int) -> PageError:
+    return PageError(rel, f"page too large ({size} bytes; limit {MAX_PAGE_BYTES})")
 
 
 def _sniff_html(text: str) -> bool:
@@ -132,12 +182,19 @@ def _read_jsonl(data: bytes, rel: str) -> Iterator[Page | PageError]:
         member = f"{rel}#{index}"
         try:
             item = json.loads(raw)
-            url = item.get("url")
-            if item.get("html"):
-                yield from _read_document(item["html"].encode("utf-8"), member, "x.html", url, input_format="jsonl")
-            elif item.get("text"):
-                yield Page(member, str(item["text"]), "utf-8", "jsonl", url)
-            else:
-                yield PageError(member, "JSON line has neither 'html' nor 'text'")
-        except (ValueError, AttributeError) as err:
+        except ValueError as err:
             yield PageError(member, f"malformed JSON line: {err}")
+            continue
+        if not isinstance(item, dict):
+            yield PageError(member, "JSON line is not an object")
+            continue
+        url = item["url"] if isinstance(item.get("url"), str) else None
+        html, text = item.get("html"), item.get("text")
+        if html and isinstance(html, str):
+            yield from _read_document(html.encode("utf-8", errors="replace"), member, "x.html", url, input_format="jsonl")
+        elif text and isinstance(text, str):
+            encoded = text.encode("utf-8", errors="replace")  # JSON may escape lone surrogates; no file can hold them
+            yield Page(member, without_controls(encoded.decode("utf-8")), "utf-8", "jsonl", url) \
+                if len(encoded) <= MAX_PAGE_BYTES else _page_too_large(member, len(encoded))
+        else:
+            yield PageError(member, "JSON line has no 'html' or 'text' string")

@@ -30,6 +30,9 @@ _FURNITURE = {"nav", "header", "footer", "aside"}
 _ARTICLE = {"article", "main"}  # a header inside these is the article's own (title, byline)
 _CONTEXT_TAGS = {*_HEADINGS, *_LIST_ITEMS, *_FURNITURE, *_ARTICLE, "a"}
 _XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]*\?>")
+# Unclosed tags nest deeper with every one; libxml2's default depth limit (256) would drop the rest
+# of such a page, and a recursive walk would overflow Python's stack: huge_tree (2,048) and a loop.
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
 
 
 @dataclass
@@ -52,7 +55,7 @@ class _Context(NamedTuple):
 def read_html(html: str, fetched_url: str | None = None) -> HtmlText:
     try:
         # lxml refuses a str that still declares its byte encoding; the text is decoded already
-        root = lxml.html.document_fromstring(_XML_DECLARATION_RE.sub("", html, count=1))
+        root = lxml.html.document_fromstring(_XML_DECLARATION_RE.sub("", html, count=1), parser=_PARSER)
     except (etree.ParserError, ValueError):
         return HtmlText("")
     body = root.find("body")
@@ -91,33 +94,39 @@ class _LineWriter:
                 linked += count if in_link else 0
         return round(linked / chars, 3) if chars else 0.0
 
-    def walk(self, element, outer: _Context, ordinal: list[int] | None = None) -> None:
-        tag = element.tag
-        if tag in _SKIP_TAGS or not isinstance(tag, str):  # comments and processing instructions too
-            tail = element.tail
-            if tail:
-                self._pieces.append((tail, outer.in_link))
-            return
-        context = self._context(tag, outer) if tag in _CONTEXT_TAGS else outer
-        block = tag in _BLOCK_TAGS
-        if block:
-            self.flush(outer)
-            if tag == "li":
-                if ordinal is not None:
-                    ordinal[0] += 1
-                    self._pieces.append((f"{ordinal[0]}. ", None))
-                else:
-                    self._pieces.append(("  • ", None))
-        if tag == "br":
-            self.flush(outer)
-        text = element.text
-        if text:
-            self._pieces.append((text, context.in_link))
-        counter = [0] if tag == "ol" else (None if tag == "ul" else ordinal)
-        for child in element:
-            self.walk(child, context, counter)
-        if block:
-            self.flush(context)
+    def walk(self, root, outer: _Context) -> None:
+        # (element, context outside it, its list's item counter, its own context once its children are done)
+        stack: list[tuple] = [(root, outer, None, None)]
+        while stack:
+            element, outer, ordinal, closing = stack.pop()
+            tag = element.tag
+            if closing is not None:
+                if tag in _BLOCK_TAGS:
+                    self.flush(closing)
+                self._tail(element, outer)
+                continue
+            if tag in _SKIP_TAGS or not isinstance(tag, str):  # comments and processing instructions too
+                self._tail(element, outer)
+                continue
+            context = self._context(tag, outer) if tag in _CONTEXT_TAGS else outer
+            if tag in _BLOCK_TAGS:
+                self.flush(outer)
+                if tag == "li":
+                    if ordinal is not None:
+                        ordinal[0] += 1
+                        self._pieces.append((f"{ordinal[0]}. ", None))
+                    else:
+                        self._pieces.append(("  • ", None))
+            if tag == "br":
+                self.flush(outer)
+            text = element.text
+            if text:
+                self._pieces.append((text, context.in_link))
+            counter = [0] if tag == "ol" else (None if tag == "ul" else ordinal)
+            stack.append((element, outer, ordinal, context))
+            stack.extend((child, context, counter, None) for child in reversed(element))
+
+    def _tail(self, element, outer: _Context) -> None:
         tail = element.tail
         if tail:
             self._pieces.append((tail, outer.in_link))

@@ -6,15 +6,12 @@ import io
 from collections.abc import Iterator
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from pipeline.model import Page, PageError
 
-MAX_RECORD_BYTES = 32 * 1024 * 1024
-
 
 def read_warc(data: bytes, rel: str) -> Iterator[Page | PageError]:
-    from pipeline.readers.discover import _read_document
+    from pipeline.readers.discover import MAX_PAGE_BYTES, _read_document
 
     index = -1
     try:
@@ -25,11 +22,11 @@ def read_warc(data: bytes, rel: str) -> Iterator[Page | PageError]:
             content_type = record.http_headers.get_header("Content-Type", "") if record.http_headers else ""
             if content_type and not any(t in content_type.lower() for t in ("html", "text")):
                 continue
-            payload = record.content_stream().read(MAX_RECORD_BYTES + 1)
-            if len(payload) > MAX_RECORD_BYTES:
-                yield PageError(member, "WARC record too large")
+            payload = record.content_stream().read(MAX_PAGE_BYTES + 1)  # more is refused as too large
+            if len(payload) <= MAX_PAGE_BYTES and record.raw_stream.limit > 0:
+                yield PageError(member, "truncated WARC record (the archive ends inside it)")
                 continue
             url = record.rec_headers.get_header("WARC-Target-URI")
             yield from _read_document(payload, member, "x.html", url, content_type, input_format="warc")
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as err:
-        yield PageError(f"{rel}#{index + 1}", f"corrupt WARC archive: {err}")
+    except Exception as err:  # noqa: BLE001 - warcio raises anything (AttributeError, KeyError…) on malformed records
+        yield PageError(f"{rel}#{index + 1}", f"corrupt WARC archive: {type(err).__name__}: {str(err)[:120]}")

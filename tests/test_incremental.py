@@ -1,0 +1,139 @@
+"""Nightly runs: only new or changed inputs are processed, one run at a time (--full: test_end_to_end)."""
+
+import os
+import shutil
+
+import pandas as pd
+import pytest
+from filelock import FileLock
+
+from tests.conftest import DATA, RAW, latest_summary, read_records, run_cli
+
+DEVSET = DATA / "devset" / "dumps"
+FIRST_BATCH = ["synthetic_lawblog_01.txt", "synthetic_wechat_01.txt", "synthetic_newsportal_01.txt"]
+
+
+@pytest.fixture(scope="module")
+def first_run_template(tmp_path_factory):
+    base = tmp_path_factory.mktemp("first_run")
+    inputs, out = base / "in", base / "out"
+    shutil.copytree(RAW, inputs)
+    for name in FIRST_BATCH:
+        shutil.copy(DEVSET / name, inputs / name)
+    result = run_cli("run", inputs, "--out", out, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    return inputs, out
+
+
+@pytest.fixture
+def first_run(first_run_template, tmp_path):
+    """An input folder (the five samples and three dev-set dumps) after one finished run; a fresh copy per test
+    (copytree keeps modification times, so the copied inputs are unchanged for the copied state store)."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    shutil.copytree(first_run_template[0], inputs)
+    shutil.copytree(first_run_template[1], out)
+    return inputs, out
+
+
+def test_a_second_run_with_nothing_new_processes_nothing_and_keeps_the_records(first_run):
+    inputs, out = first_run
+    first = latest_summary(out)
+    records_before = read_records(out)
+    assert first["inputs_processed"] == 8 and first["records_new"] == 8
+
+    result = run_cli("run", inputs, "--out", out, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    second = latest_summary(out)
+    assert second["run_id"] != first["run_id"]
+    assert (second["inputs_processed"], second["inputs_unchanged"], second["pages"]) == (0, 8, 0)
+    assert second["records_new"] == 0 and second["records_total"] == 8
+    assert second["stage_seconds"]["clean_build_sign"] < first["stage_seconds"]["clean_build_sign"]
+    assert read_records(out).equals(records_before)
+    assert read_records(out / "runs" / second["run_id"]).empty
+
+
+def test_a_touched_but_unchanged_input_is_not_processed_and_keeps_its_record(first_run):
+    inputs, out = first_run
+    records_before = read_records(out)
+    touched = inputs / "001_386c8cc45b7cb5d6.txt"
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    summary = latest_summary(out)
+    assert summary["inputs_processed"] == 0 and summary["inputs_unchanged"] == 8
+    assert read_records(out).equals(records_before)
+    run_cli("run", inputs, "--out", out, "--workers", "1")  # the new mtime is remembered
+    assert latest_summary(out)["inputs_unchanged"] == 8
+
+
+def test_one_new_and_one_changed_dump_are_exactly_what_the_next_run_processes(first_run):
+    inputs, out = first_run
+    first = latest_summary(out)
+    before = read_records(out).set_index("source_path")
+    changed = inputs / "synthetic_lawblog_01.txt"
+    text = changed.read_text(encoding="utf-8")
+    assert "砍头息" in text
+    changed.write_text(text.replace("砍头息", "预扣利息"), encoding="utf-8")
+    shutil.copy(DEVSET / "synthetic_baike_01.txt", inputs / "synthetic_baike_01.txt")
+
+    result = run_cli("run", inputs, "--out", out, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    second = latest_summary(out)
+    assert (second["inputs_processed"], second["inputs_unchanged"]) == (2, 7)
+    assert second["records_new"] == 2 and second["records_total"] == 9
+    new_rows = read_records(out / "runs" / second["run_id"])
+    assert sorted(new_rows["source_path"]) == ["synthetic_baike_01.txt", "synthetic_lawblog_01.txt"]
+
+    after = read_records(out).set_index("source_path")
+    assert len(after) == 9 and after.index.is_unique
+    old_id = before.loc["synthetic_lawblog_01.txt", "record_id"]
+    assert old_id not in set(after["record_id"])
+    assert "预扣利息" in after.loc["synthetic_lawblog_01.txt", "answer"]
+    for path in ["synthetic_lawblog_01.txt", "synthetic_baike_01.txt"]:
+        assert after.loc[path, "first_seen_run"] == second["run_id"]
+    untouched = before.drop(index="synthetic_lawblog_01.txt")
+    assert after.loc[untouched.index].equals(untouched)
+    assert set(untouched["first_seen_run"]) == {first["run_id"]}
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_3_and_touches_nothing(first_run):
+    inputs, out = first_run
+    shutil.copy(DEVSET / "synthetic_baike_01.txt", inputs / "synthetic_baike_01.txt")
+    runs_before = sorted(p.name for p in (out / "runs").iterdir())
+    records_before = (out / "records.csv").read_bytes()
+    with FileLock(str(out / ".pipeline.lock")):
+        result = run_cli("run", inputs, "--out", out, "--workers", "1", check=False)
+    assert result.returncode == 3
+    assert "another run holds" in result.stderr and ".pipeline.lock" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in (out / "runs").iterdir()) == runs_before
+    assert (out / "records.csv").read_bytes() == records_before
+
+    result = run_cli("run", inputs, "--out", out, "--workers", "1")
+    assert result.returncode == 0 and latest_summary(out)["inputs_processed"] == 1
+
+
+
+def test_copies_of_a_changed_dump_are_folded_again_and_never_point_at_a_gone_record(tmp_path):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    shutil.copytree(RAW, inputs)
+    original = inputs / "001_386c8cc45b7cb5d6.txt"
+    repost = original.read_text(encoding="utf-8").replace("合法", "合规")  # a spun re-post on another site
+    (inputs / "repost_of_001.txt").write_text(repost, encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert list(duplicates["source_path"]) == ["repost_of_001.txt"]
+    old_id = duplicates["canonical_record_id"][0]
+
+    original.write_text(original.read_text(encoding="utf-8").replace("威胁", "恐吓"), encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    summary = latest_summary(out)
+    assert summary["inputs_processed"] == 2  # the changed dump and the copy folded into its old record
+    records = read_records(out)
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert old_id not in set(records["record_id"])
+    assert set(duplicates["canonical_record_id"]) <= set(records["record_id"])
+    assert "repost_of_001.txt" in set(records["source_path"]) | set(duplicates["source_path"])
+    counts = dict(zip(records["record_id"], records["dup_count"].astype(int)))
+    assert sum(counts.values()) == len(duplicates)

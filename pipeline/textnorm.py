@@ -33,7 +33,22 @@ def t2s_table() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _maybe_traditional_re() -> re.Pattern:
+    """A traditional character of the basic plane, or any character beyond it.
+
+    str.translate looks every character up in the table, which is slow, and most text has no
+    traditional character at all, so only text with a match is translated. The few table entries
+    beyond the basic plane are covered by one range: listed one by one they would turn the class
+    into a slow linear scan.
+    """
+    basic = "".join(chr(code) for code in t2s_table() if code <= 0xFFFF)
+    return re.compile(f"[{re.escape(basic)}\U00010000-\U0010FFFF]")
+
+
 def to_simplified(text: str) -> str:
+    if _maybe_traditional_re().search(text) is None:
+        return text
     return text.translate(t2s_table())
 
 
@@ -87,7 +102,7 @@ def _matching_text(text: str) -> str:
         return text
     mapping, mapped, contextual = _matching_chars()
     if contextual.search(text):
-        return unicodedata.normalize("NFKC", text).translate(t2s_table())
+        return to_simplified(unicodedata.normalize("NFKC", text))
     return mapped.sub(lambda found: mapping[found.group()], text)
 
 

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections import Counter
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
 import rjieba
+from ahocorasick_rs import AhoCorasick
 
 _LAW_RE = re.compile(
     r"《([^《》]{1,40}?(?:法|法典|条例|规定|办法|解释|意见|规则|决定|准则|细则|通知))》"
     r"(第[一二三四五六七八九十百千零〇\d]+条(?:第[一二三四五六七八九十\d]+款)?)?"
 )
-_PHONE_RE = re.compile(r"(?<![\d.])(1[2]\d{3}|110|119|120|400-?\d{3}-?\d{4}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?![\d.])")
+# The look-ahead for the first digit comes first so that the search skips to candidate digits
+# instead of trying the look-behind at every character.
+_PHONE_RE = re.compile(
+    r"(?=[014])(?<![\d.])(1[2]\d{3}|110|119|120|400-?\d{3}-?\d{4}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?![\d.])"
+)
 _SUMMARY_RE = re.compile(r"^(?:综上所述|综上|总之|总而言之|总的来说|简而言之|概括来说|总结|结论)")
-_SENTENCE_RE = re.compile(r"[^。！？!?]+[。！？!?]?")
+_SENTENCE_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
 _LATIN_WORDS_RE = re.compile(r"[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){1,}")
 _STOP = {"的", "了", "是", "在", "和", "与", "或", "等", "也", "就", "都", "而", "及", "对", "为", "以", "但",
          "如果", "可以", "需要", "进行", "我们", "他们", "一些", "这些", "那么", "因此", "所以", "以及", "已经",
@@ -25,8 +31,8 @@ SUMMARY_MAX_CHARS = 200
 
 
 @lru_cache(maxsize=1)
-def idf_table() -> tuple[dict[str, float], float]:
-    """jieba's IDF table (word → idf) and its median, used for words it does not know."""
+def idf_table() -> tuple[dict[str, float], float, float]:
+    """jieba's IDF table (word → idf), its median (for words it does not know) and its highest value."""
     import jieba.analyse
 
     path = Path(jieba.analyse.__file__).parent / "idf.txt"
@@ -36,7 +42,7 @@ def idf_table() -> tuple[dict[str, float], float]:
         if value:
             table[word] = float(value)
     values = sorted(table.values())
-    return table, values[len(values) // 2]
+    return table, values[len(values) // 2], values[-1]
 
 
 @lru_cache(maxsize=1)
@@ -67,29 +73,65 @@ def load_taxonomy(extra: dict[str, list[str]] | None = None) -> dict[str, tuple[
     return tags
 
 
-def keywords(tokens: list[str], k: int) -> list[str]:
-    """Top-k TF-IDF terms of the tokens, with jieba's IDF table."""
-    idf, median = idf_table()
-    counts: dict[str, int] = {}
-    for token in tokens:
-        if _is_term(token):
-            counts[token] = counts.get(token, 0) + 1
-    scored = sorted(counts, key=lambda w: (-counts[w] * idf.get(w, median), w))
-    return scored[:k]
+class Tagger:
+    """Tags from the controlled vocabulary: a term of the tag in the title, or twice in the answer.
+
+    All terms are found in one pass over a text (Aho-Corasick); every occurrence counts, also of
+    a term inside a longer term, as `str.count` would count them.
+    """
+
+    def __init__(self, taxonomy: dict[str, tuple[str, ...]]):
+        self.taxonomy = taxonomy
+        self._tags_of: dict[str, list[str]] = {}
+        for name, terms in taxonomy.items():
+            for term in filter(None, terms):
+                self._tags_of.setdefault(term, []).append(name)
+        self._automaton = AhoCorasick(list(self._tags_of))
+
+    def __reduce__(self):
+        # The automaton cannot be pickled (process pools pickle the record builder): rebuild it.
+        return Tagger, (self.taxonomy,)
+
+    def tags(self, title: str, answer: str) -> list[str]:
+        in_title = self._occurrences(title)
+        in_answer = self._occurrences(answer)
+        return [name for name in self.taxonomy if name in in_title or in_answer.get(name, 0) >= 2]
+
+    def _occurrences(self, text: str) -> Counter[str]:
+        """Occurrences of each tag's terms."""
+        terms = self._automaton.find_matches_as_strings(text, overlapping=True)
+        return Counter(name for term in terms for name in self._tags_of[term])
+
+
+@lru_cache(maxsize=1)
+def organisation_finder() -> AhoCorasick:
+    return AhoCorasick(gazetteer()["organisations"])
+
+
+def word_counts(text: str) -> Counter[str]:
+    """The segmenter's words with their counts, in order of first occurrence."""
+    return Counter(rjieba.cut(text))
+
+
+def keywords(words: Counter[str], k: int) -> list[str]:
+    """Top-k TF-IDF terms, with jieba's IDF table; ties go to the word that sorts first."""
+    if k <= 0:
+        return []
+    idf, median, highest = idf_table()
+    best = sorted([(-count * idf.get(word, median), word) for word, count in words.items()
+                   if count > 1 and _is_term(word)])
+    # Most words occur once, and a word seen once scores at most the highest idf: such words
+    # matter only when fewer than k repeated terms score above that.
+    if len(best) < k or -best[k - 1][0] <= highest:
+        best = sorted(best + [(-idf.get(word, median), word) for word, count in words.items()
+                              if count == 1 and _is_term(word)])
+    return [word for _, word in best[:k]]
 
 
 def _is_term(token: str) -> bool:
     if token.isascii():
         return token.isalpha() and len(token) > 2
     return len(token) > 1 and token not in _STOP
-
-
-def tags(title: str, answer: str, taxonomy: dict[str, tuple[str, ...]]) -> list[str]:
-    found = []
-    for name, terms in taxonomy.items():
-        if any(term in title for term in terms) or sum(answer.count(term) for term in terms) >= 2:
-            found.append(name)
-    return found
 
 
 def laws(text: str) -> list[str]:
@@ -99,14 +141,13 @@ def laws(text: str) -> list[str]:
     return list(seen)
 
 
-def entities(text: str, tokens: list[str]) -> list[str]:
-    places = place_names()
-    found: dict[str, None] = {}
-    for token in tokens:
-        if token in places:
-            found.setdefault(token, None)
+def entities(text: str, words: Counter[str]) -> list[str]:
+    """Places the segmenter found, organisations of the gazetteer (not inside a longer name found), phones."""
+    places = place_names().intersection(words)
+    found = dict.fromkeys(word for word in words if word in places) if places else {}
+    present = set(organisation_finder().find_matches_as_strings(text, overlapping=True))
     for organisation in gazetteer()["organisations"]:
-        if organisation in text and not any(organisation in other for other in found):
+        if organisation in present and not any(organisation in other for other in found):
             found.setdefault(organisation, None)
     for phone in _PHONE_RE.findall(text):
         found.setdefault(phone, None)
@@ -118,15 +159,16 @@ def summary(lines: list[str], question: str) -> str:
     for line in reversed(lines):
         if _SUMMARY_RE.match(line.lstrip("- ")):
             return _clip(line)
-    terms = {question[i:i + 2] for i in range(len(question) - 1)}
+    head = "\n".join(lines[:6])
+    # Only the question's bigrams that occur at all can score; testing that first saves most counting.
+    terms = [term for term in {question[i:i + 2] for i in range(len(question) - 1)} if term in head]
     best, best_score = "", 0.0
-    for line in lines[:6]:
-        for sentence in _SENTENCE_RE.findall(line):
-            if len(sentence) < 10 or sentence.rstrip().endswith(("?", "？")):
-                continue
-            score = sum(1 for i in range(len(sentence) - 1) if sentence[i:i + 2] in terms) / (1 + len(sentence) / 80)
-            if score > best_score:
-                best, best_score = sentence.strip(), score
+    for sentence in _SENTENCE_RE.findall(head):
+        if len(sentence) < 10 or sentence.rstrip().endswith(("?", "？")):
+            continue
+        score = sum(map(sentence.count, terms)) / (1 + len(sentence) / 80)
+        if score > best_score:
+            best, best_score = sentence.strip(), score
     return _clip(best or (lines[0] if lines else ""))
 
 
@@ -144,16 +186,23 @@ def mixed_language(text: str) -> bool:
     return bool(_LATIN_WORDS_RE.search(text))
 
 
-def spun_text_suspected(tokens: list[str]) -> bool:
+@lru_cache(maxsize=1)
+def known_single_characters() -> frozenset[str]:
+    """Characters that stand as words on their own: stop words and the IDF table's one-character words."""
+    return frozenset(word for word in idf_table()[0] if len(word) == 1) | _STOP
+
+
+def spun_text_suspected(words: Counter[str]) -> bool:
     """Character dropout leaves many single-character fragments the segmenter cannot join."""
-    cjk = [t for t in tokens if "\u4e00" <= t[0] <= "\u9fff"]
-    if len(cjk) < 80:
+    known = known_single_characters()
+    cjk = singles = unknown_singles = 0
+    for word, count in words.items():
+        if "\u4e00" <= word < "\ua000":  # starts with a CJK ideograph (no one-character string made)
+            cjk += count
+            if len(word) == 1:
+                singles += count
+                if word not in known:
+                    unknown_singles += count
+    if cjk < 80:
         return False
-    idf, _ = idf_table()
-    unknown_singles = sum(1 for t in cjk if len(t) == 1 and t not in _STOP and t not in idf)
-    singles = sum(1 for t in cjk if len(t) == 1)
-    return singles / len(cjk) > 0.45 or unknown_singles / len(cjk) > 0.05
-
-
-def tokenize(text: str) -> list[str]:
-    return rjieba.cut(text)
+    return singles / cjk > 0.45 or unknown_singles / cjk > 0.05

@@ -66,9 +66,14 @@ class RecordBuilder:
         self.tagger = extract.Tagger(self.taxonomy)
 
     def build(self, cleaned: CleanedPage, run_id: str) -> list[Record]:
-        total_chars = sum(len(d.text.strip()) for d in cleaned.decisions) or 1
-        removed_chars = sum(len(d.text.strip()) for d in cleaned.removed)
-        return [self._record(article, cleaned, run_id, removed_chars / total_chars) for article in cleaned.articles]
+        total_chars = removed_chars = 0
+        for decision in cleaned.decisions:
+            chars = len(decision.text.strip())
+            total_chars += chars
+            if not decision.keep:
+                removed_chars += chars
+        removed_ratio = removed_chars / (total_chars or 1)
+        return [self._record(article, cleaned, run_id, removed_ratio) for article in cleaned.articles]
 
     def _record(self, article: Article, cleaned: CleanedPage, run_id: str, removed_ratio: float) -> Record:
         page = cleaned.page

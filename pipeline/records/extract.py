@@ -16,14 +16,19 @@ _LAW_RE = re.compile(
     r"《([^《》]{1,40}?(?:法|法典|条例|规定|办法|解释|意见|规则|决定|准则|细则|通知))》"
     r"(第[一二三四五六七八九十百千零〇\d]+条(?:第[一二三四五六七八九十\d]+款)?)?"
 )
-# The look-ahead for the first digit comes first so that the search skips to candidate digits
-# instead of trying the look-behind at every character.
-_PHONE_RE = re.compile(
-    r"(?=[014])(?<![\d.])(1[2]\d{3}|110|119|120|400-?\d{3}-?\d{4}|0\d{2,3}-\d{7,8}|1[3-9]\d{9})(?![\d.])"
-)
+# Hotlines (12xxx, 110, 119, 120), 400 numbers, landlines with an area code and mobiles, not part
+# of a longer number. The first digit is matched before the look-behind so that the search can
+# skip straight to the next 0, 1 or 4 instead of trying the pattern at every character.
+_PHONE_RE = re.compile(r"""
+    ([014](?<![\d.][014])
+     (?:(?<=1)(?:2\d{3}|10|19|20|[3-9]\d{9})
+       |(?<=4)00-?\d{3}-?\d{4}
+       |(?<=0)\d{2,3}-\d{7,8}))
+    (?![\d.])""", re.VERBOSE)
 _SUMMARY_RE = re.compile(r"^(?:综上所述|综上|总之|总而言之|总的来说|简而言之|概括来说|总结|结论)")
 _SENTENCE_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
-_LATIN_WORDS_RE = re.compile(r"[A-Za-z]{2,}(?:\s+[A-Za-z]{2,}){1,}")
+# Two or more Latin words; a plain first letter (not a repeat) lets the search skip to letters.
+_LATIN_WORDS_RE = re.compile(r"[A-Za-z][A-Za-z]+(?:\s+[A-Za-z]{2,})+")
 _STOP = {"的", "了", "是", "在", "和", "与", "或", "等", "也", "就", "都", "而", "及", "对", "为", "以", "但",
          "如果", "可以", "需要", "进行", "我们", "他们", "一些", "这些", "那么", "因此", "所以", "以及", "已经",
          "可能", "没有", "一个", "这种", "如何", "什么", "是否", "不得", "应当", "相关", "自己", "其中", "时候"}
@@ -162,14 +167,15 @@ def summary(lines: list[str], question: str) -> str:
     head = "\n".join(lines[:6])
     # Only the question's bigrams that occur at all can score; testing that first saves most counting.
     terms = [term for term in {question[i:i + 2] for i in range(len(question) - 1)} if term in head]
-    best, best_score = "", 0.0
-    for sentence in _SENTENCE_RE.findall(head):
-        if len(sentence) < 10 or sentence.rstrip().endswith(("?", "？")):
-            continue
-        score = sum(map(sentence.count, terms)) / (1 + len(sentence) / 80)
-        if score > best_score:
-            best, best_score = sentence.strip(), score
-    return _clip(best or (lines[0] if lines else ""))
+    sentences = [sentence for sentence in _SENTENCE_RE.findall(head) if terms and len(sentence) >= 10
+                 and not sentence.rstrip().endswith(("?", "？"))]
+    # str.count parses its arguments slowly; the `in` test first skips most sentence-term pairs.
+    scores = [sum([sentence.count(term) for term in terms if term in sentence]) / (1 + len(sentence) / 80)
+              for sentence in sentences]
+    best_score = max(scores, default=0.0)
+    if best_score > 0:
+        return _clip(sentences[scores.index(best_score)])
+    return _clip(lines[0] if lines else "")
 
 
 def _clip(text: str) -> str:

@@ -13,7 +13,9 @@ BULLET_RE = re.compile(r"^\s*[" + re.escape(BULLET_CHARS) + r"]\s+")
 NUMBERED_RE = re.compile(
     r"^\s*(?:\d{1,2}\s*[.、．)）]|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[)）]|[一二三四五六七八九十]{1,3}\s*[、.．])\s*"
 )
-_PUNCT_SPACE_RE = re.compile(r"[\W_]+", re.UNICODE)
+# One character at a time: a pattern that starts with a plain class lets the search skip to the
+# next match, a repeat (`[\W_]+`) makes it try a match at every character.
+_PUNCT_SPACE_RE = re.compile(r"[\W_]")
 _DIGITS_RE = re.compile(r"\d")
 
 

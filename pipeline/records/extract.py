@@ -7,7 +7,9 @@ import tomllib
 from collections import Counter
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
+from typing import Iterator
 
 import rjieba
 from ahocorasick_rs import AhoCorasick
@@ -26,7 +28,7 @@ _PHONE_RE = re.compile(r"""
        |(?<=0)\d{2,3}-\d{7,8}))
     (?![\d.])""", re.VERBOSE)
 _SUMMARY_RE = re.compile(r"^(?:综上所述|综上|总之|总而言之|总的来说|简而言之|概括来说|总结|结论)")
-_SENTENCE_RE = re.compile(r"[^。！？!?\n]+[。！？!?]?")
+_SENTENCE_ENDS = "。！？!?"
 # Two or more Latin words; a plain first letter (not a repeat) lets the search skip to letters.
 _LATIN_WORDS_RE = re.compile(r"[A-Za-z][A-Za-z]+(?:\s+[A-Za-z]{2,})+")
 _STOP = {"的", "了", "是", "在", "和", "与", "或", "等", "也", "就", "都", "而", "及", "对", "为", "以", "但",
@@ -92,20 +94,21 @@ class Tagger:
             for term in filter(None, terms):
                 self._tags_of.setdefault(term, []).append(name)
         self._automaton = AhoCorasick(list(self._tags_of))
+        self._order = {name: position for position, name in enumerate(taxonomy)}
 
     def __reduce__(self):
         # The automaton cannot be pickled (process pools pickle the record builder): rebuild it.
         return Tagger, (self.taxonomy,)
 
     def tags(self, title: str, answer: str) -> list[str]:
-        in_title = self._occurrences(title)
-        in_answer = self._occurrences(answer)
-        return [name for name in self.taxonomy if name in in_title or in_answer.get(name, 0) >= 2]
+        found = set(self._tags_of_terms_in(title))
+        found.update(name for name, count in Counter(self._tags_of_terms_in(answer)).items() if count >= 2)
+        return sorted(found, key=self._order.__getitem__)
 
-    def _occurrences(self, text: str) -> Counter[str]:
-        """Occurrences of each tag's terms."""
+    def _tags_of_terms_in(self, text: str) -> Iterator[str]:
+        """A tag name for every occurrence of one of its terms."""
         terms = self._automaton.find_matches_as_strings(text, overlapping=True)
-        return Counter(name for term in terms for name in self._tags_of[term])
+        return chain.from_iterable(map(self._tags_of.__getitem__, terms))
 
 
 @lru_cache(maxsize=1)
@@ -167,8 +170,10 @@ def summary(lines: list[str], question: str) -> str:
     head = "\n".join(lines[:6])
     # Only the question's bigrams that occur at all can score; testing that first saves most counting.
     terms = [term for term in {question[i:i + 2] for i in range(len(question) - 1)} if term in head]
-    sentences = [sentence for sentence in _SENTENCE_RE.findall(head) if terms and len(sentence) >= 10
-                 and not sentence.rstrip().endswith(("?", "？"))]
+    if not terms:
+        return _clip(lines[0] if lines else "")
+    sentences = [sentence for sentence in _sentences(head)
+                 if len(sentence) >= 10 and not sentence.rstrip().endswith(("?", "？"))]
     # str.count parses its arguments slowly; the `in` test first skips most sentence-term pairs.
     scores = [sum([sentence.count(term) for term in terms if term in sentence]) / (1 + len(sentence) / 80)
               for sentence in sentences]
@@ -176,6 +181,16 @@ def summary(lines: list[str], question: str) -> str:
     if best_score > 0:
         return _clip(sentences[scores.index(best_score)])
     return _clip(lines[0] if lines else "")
+
+
+def _sentences(text: str) -> list[str]:
+    """Pieces of the text ending at a full stop, question or exclamation mark, or a line end.
+
+    str.replace and str.split do this with a fast scan; a regular expression tests every character.
+    """
+    for mark in _SENTENCE_ENDS:
+        text = text.replace(mark, mark + "\n")
+    return text.split("\n")
 
 
 def _clip(text: str) -> str:

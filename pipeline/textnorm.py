@@ -129,7 +129,10 @@ def fold_for_hash(line: str) -> str:
 
 def fold_matching_form(norm: str) -> str:
     """fold_for_hash of a line already in matching form."""
-    return _DIGITS_RE.sub("0", _PUNCT_SPACE_RE.sub("", norm.lower()))
+    key = _PUNCT_SPACE_RE.sub("", norm.lower())
+    # Only letters and digits are left; most text has no digit, and isalpha() finds that out
+    # faster than the digit pattern's search.
+    return key if key.isalpha() else _DIGITS_RE.sub("0", key)
 
 
 def strip_bullet(line: str) -> tuple[str, bool]:

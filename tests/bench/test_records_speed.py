@@ -11,13 +11,13 @@ import jieba
 import jieba.analyse
 import pytest
 
+from pipeline.bench.spun import generate
 from pipeline.clean import clean_page, load_rules
 from pipeline.model import Page
 from pipeline.records import extract
 from pipeline.records.build import RecordBuilder, record_id_for
 from pipeline.records.question import question_type, questions_from_title
 from tests.conftest import RAW
-from tests.spun.generate import generate
 
 pytestmark = pytest.mark.slow
 ROUNDS = 7

@@ -13,7 +13,9 @@ BULLET_RE = re.compile(r"^\s*[" + re.escape(BULLET_CHARS) + r"]\s+")
 NUMBERED_RE = re.compile(
     r"^\s*(?:\d{1,2}\s*[.、．)）]|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[)）]|[一二三四五六七八九十]{1,3}\s*[、.．])\s*"
 )
-_PUNCT_SPACE_RE = re.compile(r"[\W_]+", re.UNICODE)
+# One character at a time: a pattern that starts with a plain class lets the search skip to the
+# next match, a repeat (`[\W_]+`) makes it try a match at every character.
+_PUNCT_SPACE_RE = re.compile(r"[\W_]")
 _DIGITS_RE = re.compile(r"\d")
 
 
@@ -33,7 +35,22 @@ def t2s_table() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _maybe_traditional_re() -> re.Pattern:
+    """A traditional character of the basic plane, or any character beyond it.
+
+    str.translate looks every character up in the table, which is slow, and most text has no
+    traditional character at all, so only text with a match is translated. The few table entries
+    beyond the basic plane are covered by one range: listed one by one they would turn the class
+    into a slow linear scan.
+    """
+    basic = "".join(chr(code) for code in t2s_table() if code <= 0xFFFF)
+    return re.compile(f"[{re.escape(basic)}\U00010000-\U0010FFFF]")
+
+
 def to_simplified(text: str) -> str:
+    if _maybe_traditional_re().search(text) is None:
+        return text
     return text.translate(t2s_table())
 
 
@@ -87,7 +104,7 @@ def _matching_text(text: str) -> str:
         return text
     mapping, mapped, contextual = _matching_chars()
     if contextual.search(text):
-        return unicodedata.normalize("NFKC", text).translate(t2s_table())
+        return to_simplified(unicodedata.normalize("NFKC", text))
     return mapped.sub(lambda found: mapping[found.group()], text)
 
 
@@ -112,7 +129,10 @@ def fold_for_hash(line: str) -> str:
 
 def fold_matching_form(norm: str) -> str:
     """fold_for_hash of a line already in matching form."""
-    return _DIGITS_RE.sub("0", _PUNCT_SPACE_RE.sub("", norm.lower()))
+    key = _PUNCT_SPACE_RE.sub("", norm.lower())
+    # Only letters and digits are left; most text has no digit, and isalpha() finds that out
+    # faster than the digit pattern's search.
+    return key if key.isalpha() else _DIGITS_RE.sub("0", key)
 
 
 def strip_bullet(line: str) -> tuple[str, bool]:

@@ -1,12 +1,19 @@
 """Record fields on the five samples, and the CSV/Parquet contracts."""
 
+import pickle
+from collections import Counter
+
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from pipeline.clean import clean_page, load_rules
+from pipeline.model import Page
+from pipeline.records import extract
+from pipeline.records.build import RecordBuilder
 from pipeline.records.question import question_type, questions_from_title
 from pipeline.writers.tables import write_csv
-from tests.conftest import RESIDUE, read_records
+from tests.conftest import DATA, RESIDUE, read_records
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +94,40 @@ def test_formula_like_cells_are_neutralized(tmp_path):
     read = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", keep_default_na=False, dtype=str)
     assert list(read["text"]) == ["'" + c for c in cells[:5]] + cells[5:]
     assert read["tags"][0] == "'=HYPERLINK(\"x\");x" and read["tags"][6] == "a=b;x"
+
+
+@pytest.fixture(scope="module")
+def dev_articles():
+    rules = load_rules()
+    paths = sorted((DATA / "devset" / "dumps").glob("*.txt")) + sorted((DATA / "holdout" / "dumps").glob("*.txt"))
+    pages = [clean_page(Page(path.name, path.read_text(encoding="utf-8")), rules) for path in paths]
+    return [article for page in pages for article in page.articles]
+
+
+def test_keywords_are_the_top_of_a_full_tfidf_ranking(dev_articles):
+    idf, median, _ = extract.idf_table()
+    for article in dev_articles:
+        words = extract.word_counts(article.body)
+        ranking = sorted((-count * idf.get(word, median), word) for word, count in words.items()
+                         if extract._is_term(word))
+        assert extract.keywords(words, 8) == [word for _, word in ranking[:8]], article.source_path
+
+
+def test_tags_count_every_occurrence_of_a_term(dev_articles):
+    taxonomy = extract.load_taxonomy()
+    tagger = extract.Tagger(taxonomy)
+    for article in dev_articles:
+        expected = [name for name, terms in taxonomy.items() if any(term in article.title for term in terms)
+                    or sum(article.body.count(term) for term in terms) >= 2]
+        assert tagger.tags(article.title, article.body) == expected, article.source_path
+
+
+def test_record_builder_survives_pickling_for_worker_processes():
+    builder = pickle.loads(pickle.dumps(RecordBuilder(extract.load_taxonomy({"车贷": ["车贷", "汽车贷款"]}))))
+    assert builder.tagger.tags("车贷逾期了怎么办", "汽车贷款逾期") == ["逾期", "车贷"]
+
+
+def test_phone_numbers_stand_alone():
+    text = ("维权热线12368，电话0791-12345678，手机13912345678，客服400-123-4567，报警110。"
+            "版本v1.12368、编号212368和13912345678901都不是电话。")
+    assert extract.entities(text, Counter()) == ["12368", "0791-12345678", "13912345678", "400-123-4567", "110"]

@@ -60,24 +60,34 @@ def record_id_for(answer: str) -> str:
 class RecordBuilder:
     taxonomy: dict[str, tuple[str, ...]]
     keyword_count: int = 8
+    tagger: extract.Tagger = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.tagger = extract.Tagger(self.taxonomy)
 
     def build(self, cleaned: CleanedPage, run_id: str) -> list[Record]:
-        total_chars = sum(len(d.text.strip()) for d in cleaned.decisions) or 1
-        removed_chars = sum(len(d.text.strip()) for d in cleaned.removed)
-        return [self._record(article, cleaned, run_id, removed_chars / total_chars) for article in cleaned.articles]
+        total_chars = removed_chars = 0
+        for decision in cleaned.decisions:
+            chars = len(decision.text.strip())
+            total_chars += chars
+            if not decision.keep:
+                removed_chars += chars
+        removed_ratio = removed_chars / (total_chars or 1)
+        return [self._record(article, cleaned, run_id, removed_ratio) for article in cleaned.articles]
 
     def _record(self, article: Article, cleaned: CleanedPage, run_id: str, removed_ratio: float) -> Record:
         page = cleaned.page
         answer = article.body
         meta = article_metadata(article, page)
         question, alternatives = questions_from_title(meta["title"])
-        tokens = extract.tokenize(answer)
+        words = extract.word_counts(answer)
+        char_count = len("".join(answer.split()))
         flags = list(article.flags)
         if extract.mixed_language(answer):
             flags.append("mixed_language")
-        if extract.spun_text_suspected(tokens):
+        if extract.spun_text_suspected(words):
             flags.append("spun_text_suspected")
-        if len("".join(answer.split())) < SHORT_ANSWER_CHARS:
+        if char_count < SHORT_ANSWER_CHARS:
             flags.append("short_answer")
         return Record(
             record_id=record_id_for(answer),
@@ -94,12 +104,12 @@ class RecordBuilder:
             question_type=question_type(question or meta["title"]),
             answer=answer,
             summary=extract.summary(article.lines, question),
-            keywords=extract.keywords(tokens, self.keyword_count),
-            tags=extract.tags(meta["title"], answer, self.taxonomy),
+            keywords=extract.keywords(words, self.keyword_count),
+            tags=self.tagger.tags(meta["title"], answer),
             laws=extract.laws(answer),
-            entities=extract.entities(answer, tokens),
+            entities=extract.entities(answer, words),
             flags=flags,
-            char_count=len("".join(answer.split())),
+            char_count=char_count,
             removed_ratio=round(removed_ratio, 4),
             encoding=page.encoding,
             input_format=page.input_format,

@@ -154,11 +154,12 @@ def entities(text: str, words: Counter[str]) -> list[str]:
     places = place_names().intersection(words)
     found = dict.fromkeys(word for word in words if word in places) if places else {}
     present = set(organisation_finder().find_matches_as_strings(text, overlapping=True))
-    for organisation in gazetteer()["organisations"]:
-        if organisation in present and not any(organisation in other for other in found):
+    for organisation in filter(present.__contains__, gazetteer()["organisations"]):  # in the gazetteer's order
+        if not any(organisation in other for other in found):
             found.setdefault(organisation, None)
-    for phone in _PHONE_RE.findall(text):
-        found.setdefault(phone, None)
+    if "0" in text or "1" in text or "4" in text:  # every phone number starts with one of them
+        for phone in _PHONE_RE.findall(text):
+            found.setdefault(phone, None)
     return list(found)
 
 

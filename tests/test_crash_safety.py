@@ -98,10 +98,11 @@ def file_state(path: Path):
 
 def worker_pids(pid: int) -> list[int]:
     found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        children = task / "children"
-        if children.exists():
-            found += [int(p) for p in children.read_text().split()]
+    try:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            found += [int(p) for p in (task / "children").read_text().split()]
+    except FileNotFoundError:  # the run (or one of its threads) ended meanwhile
+        pass
     return found
 
 

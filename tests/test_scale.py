@@ -71,3 +71,19 @@ def test_bench_command_prints_stage_figures_and_the_baseline_ratio(tmp_path):
     assert re.search(r"incremental run adding 3 new docs", out)
     assert re.search(r"pipeline / baseline: [\d.]+x", out)
     assert len(list((tmp_path / "corpus").rglob("*.html"))) > 10
+
+
+def test_a_context_that_has_cleaned_pages_still_travels_to_workers():
+    """Dask workers pass the shared context to one another after using it: its caches must not travel."""
+    import pickle
+
+    from pipeline.config import Config
+    from pipeline.run import Run
+    from pipeline.stages import StageContext, process_batch
+
+    run = Run(Config(input_dir=str(RAW)))
+    context = StageContext(str(RAW), run.rules, run.builder, None, "run", frozenset())
+    files = sorted(path.name for path in RAW.iterdir())
+    expected = process_batch(files, context).records
+    travelled = pickle.loads(pickle.dumps(context))
+    assert process_batch(files, travelled).records == expected

@@ -76,6 +76,11 @@ class RuleSet:
     def _site_scoped(self) -> bool:
         return any(rule.paths for rule in self.line_rules)
 
+    def __getstate__(self) -> dict:
+        """Rules travel to workers without the matchers built here: those hold compiled patterns and
+        caches, and each process builds its own on first use."""
+        return {"line_rules": self.line_rules, "structural": self.structural, "_cache": {}}
+
     def matcher(self, source_path: str) -> "LineMatcher":
         active = tuple(r for r in self.line_rules if r.applies_to(source_path)) if self._site_scoped else self.line_rules
         key = tuple(r.name for r in active)

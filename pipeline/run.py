@@ -31,7 +31,7 @@ from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import StateStore
 from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import discover, refusal, source_name
+from pipeline.readers import discover, input_of, refusal, source_name
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
@@ -259,7 +259,7 @@ class Run:
                 store: StateStore, summary: RunSummary, run_id: str) -> None:
         self._stage("write", summary)
         prior_duplicates = [row for row in read_parquet_rows(self.out_dir / "duplicates.parquet")
-                            if row["source_path"].split("#")[0] not in reprocessed]
+                            if input_of(row["source_path"]) not in reprocessed]
         duplicates = []
         for i in range(len(signed)):
             canonical_id, canonical_path = folded.canonical_record_id[i], folded.canonical_source_path[i]
@@ -271,7 +271,7 @@ class Run:
                                "similarity": round(float(folded.similarity[i]), 4), "run_id": run_id})
         all_duplicates = prior_duplicates + duplicates
         copies = {(d["source_path"], d["part"]) for d in duplicates}
-        store.add_copies({(d["source_path"].split("#")[0], d["canonical_source_path"].split("#")[0]) for d in duplicates})
+        store.add_copies({(input_of(d["source_path"]), input_of(d["canonical_source_path"])) for d in duplicates})
         first_seen = self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), summary, run_id)
         spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id
@@ -334,7 +334,7 @@ class Run:
                 cumulative.append(stack.enter_context(JsonlSink(self.out_dir / "records.jsonl")))
             this_run = stack.enter_context(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
             for table in read_parquet_batches(self.out_dir / "records.parquet"):
-                keep = [path.split("#")[0] not in reprocessed for path in table.column("source_path").to_pylist()]
+                keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
                 for record_id, run, kept in zip(table.column("record_id").to_pylist(),
                                                 table.column("first_seen_run").to_pylist(), keep):
                     if not kept:

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 from pipeline.clean import RuleSet, clean_page
 from pipeline.clean.explain import with_recorded_removals
 from pipeline.model import LineDecision, Page, PageError
-from pipeline.readers import read_source
+from pipeline.readers import input_of, read_source
 from pipeline.writers.tables import read_csv_rows
 
 
@@ -62,7 +62,7 @@ def _latest(out_dir: Path) -> str:
 
 def read_page(file: Path, source_path: str, input_dir: Path | None = None) -> Page:
     """The page called source_path inside file (an archive holds several)."""
-    base = source_path.split("#")[0]
+    base = input_of(source_path)
     for item in read_source(file, base, input_dir):
         if item.source_path != source_path:
             continue
@@ -74,7 +74,7 @@ def read_page(file: Path, source_path: str, input_dir: Path | None = None) -> Pa
 
 def record_decisions(out_dir: Path, source: RecordSource, rules: RuleSet) -> list[LineDecision]:
     """The record's page cleaned again, settled by what its run (the run that read the source) recorded in removed.csv."""
-    file = source.input_dir / source.source_path.split("#")[0]
+    file = source.input_dir / input_of(source.source_path)
     if not file.is_file():
         raise ShowError(f"the source of {source.record_id}, {file}, is gone (moved or deleted since run {source.run_id})")
     decisions = clean_page(read_page(file, source.source_path, source.input_dir), rules).decisions

@@ -114,6 +114,18 @@ def test_a_second_run_while_one_holds_the_lock_exits_3_and_touches_nothing(first
     assert result.returncode == 0 and latest_summary(out)["inputs_processed"] == 1
 
 
+def test_a_changed_input_with_a_hash_sign_in_its_name_replaces_its_record(tmp_path):
+    """Only a trailing #N names an archive member: `问答#精选.txt` is a file of its own."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    changed = inputs / "问答#精选.txt"
+    shutil.copy(DEVSET / "synthetic_lawblog_01.txt", changed)
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    changed.write_text(changed.read_text(encoding="utf-8").replace("砍头息", "预扣利息"), encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    records = read_records(out)
+    assert list(records["source_path"]) == ["问答#精选.txt"] and "预扣利息" in records["answer"][0]
+
 
 def test_copies_of_a_changed_dump_are_folded_again_and_never_point_at_a_gone_record(tmp_path):
     inputs, out = tmp_path / "in", tmp_path / "out"

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.readers import input_of
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS canonical (
@@ -124,7 +126,7 @@ class StateStore:
         wanted = set(paths)
         doomed = [(cid, signature) for cid, source, signature in
                   self.db.execute("SELECT id, source_path, signature FROM canonical")
-                  if source.split("#")[0] in wanted]
+                  if input_of(source) in wanted]
         with self.transaction():
             for cid, signature in doomed:
                 self.db.executemany("DELETE FROM band WHERE key = ? AND canonical = ?",

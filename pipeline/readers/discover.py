@@ -50,6 +50,12 @@ def source_name(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def input_of(source_path: str) -> str:
+    """The input a source path names: for an archive member (`crawl.warc.gz#17`), the archive."""
+    base, hash_sign, member = source_path.rpartition("#")
+    return base if hash_sign and member.isascii() and member.isdigit() else source_path
+
+
 def refusal(path: Path, root: Path | None = None) -> str | None:
     """Why an input is not opened at all, or None: a link leaving root, or not a regular file (a pipe
     would block the run, a device never ends)."""

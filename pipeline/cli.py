@@ -59,9 +59,7 @@ def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, js
     try:
         with progress_bar(show_progress(log_format)) as progress:
             summary = Run(config, full=full, progress=progress).execute()
-    except ConfigError as err:
-        raise click.UsageError(str(err)) from None
-    except (SettingsMismatch, DaskError) as err:
+    except (ConfigError, SettingsMismatch, DaskError) as err:
         raise click.UsageError(str(err)) from None
     except LockHeld as err:
         log.error("%s", err)

@@ -37,14 +37,15 @@ from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
-from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_parquet_rows
+from pipeline.writers.tables import (CsvSink, JsonlSink, ParquetSink, as_table, read_parquet_batches,
+                                     read_parquet_rows)
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
 MIN_BATCH_FILES = 8
 SMALL_RUN_FILES = 64
 SLOWEST_KEPT = 10
-EXIT_OK, EXIT_FILE_ERRORS, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_OK, EXIT_FILE_ERRORS, EXIT_LOCKED = 0, 1, 3  # 2, a usage or config error, is click's own
 
 
 class LockHeld(RuntimeError):
@@ -108,6 +109,8 @@ class Run:
             raise ConfigError(f"input folder {self.input_dir} does not exist or is not a folder")
         self.rules = load_rules(list(config.rules))
         self.builder = RecordBuilder(load_taxonomy(config.taxonomy), config.keyword_count)
+        self._stage_name: str | None = None
+        self._stage_started = 0.0
 
     def execute(self) -> RunSummary:
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +170,7 @@ class Run:
     def _stage(self, name: str, summary: RunSummary) -> None:
         """Starts timing a stage (the previous one ends) and tells an observer, e.g. the benchmark."""
         now = time.perf_counter()
-        if getattr(self, "_stage_name", None):
+        if self._stage_name is not None:
             summary.stage_seconds[self._stage_name] = round(now - self._stage_started, 3)
         self._stage_name, self._stage_started = name, now
         if self.on_stage is not None:
@@ -228,7 +231,7 @@ class Run:
             with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
                 for result in executor.map(process_batch, batches, context):
                     if result.records:
-                        writer.write_table(_table(result.records))
+                        writer.write_table(as_table(result.records, RECORD_SCHEMA))
                     removed.write(result.removed)
                     signatures.append(result.signatures)
                     self._account(result, summary, slowest)
@@ -357,10 +360,6 @@ class Run:
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:
     return table.set_column(table.schema.get_field_index(name), name, column)
-
-
-def _table(rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=RECORD_SCHEMA)
 
 
 def _duplicate_sources(duplicates: list[dict]) -> dict[str, list[str]]:

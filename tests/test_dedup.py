@@ -63,3 +63,18 @@ def test_other_dedup_settings_stop_with_a_clear_message(tmp_path, sample_run):
     result = run_cli("run", RAW, "--out", out, "--config", config, "--full", check=False)
     assert result.returncode == 2
     assert "other dedup settings" in result.stderr and "ngram" in result.stderr
+
+
+def test_signatures_and_band_keys_are_pinned():
+    """State stores persist signatures and band keys: a faster implementation must give the same values."""
+    from pipeline.dedup.fold import band_keys, band_layout
+    from pipeline.dedup.signature import Signer, exact_key, normalize_body
+
+    settings = DedupSettings()
+    normalized = normalize_body("网贷逾期后，催收人员上门是否合法？\n《民法典》第1032条规定……　自然人享有隐私权。ＡＰＰ催收１２次。")
+    assert normalized == "网贷逾期后催收人员上门是否合法民法典第0000条规定自然人享有隐私权app催收00次"
+    assert exact_key(normalized) == "5da5076474c3294c"
+    signature = Signer(settings.ngram, settings.num_perm, settings.seed).signature(normalized)
+    assert signature[:8].tolist() == [45799341, 52628770, 20069836, 157755721, 170735518, 24160514, 119747289, 373579798]
+    assert band_keys(signature, *band_layout(settings))[:6] == [1858257765, 191794349, -1486991074, -1347194410,
+                                                                832755184, -655952975]

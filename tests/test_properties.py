@@ -3,6 +3,7 @@
 import itertools
 import re
 import signal
+import unicodedata
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -114,3 +115,22 @@ def test_no_rule_backtracks_on_a_row_of_its_own_words():
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+COMPOSING = ["\u0301", "\u0338", "\u3099", "\u309b", "<", "=", "e", "a", "℃", "㎡", "™", "①", "ｅ", "＜", "，", "…",
+             "\u1100", "\u1161", "\u11a8", "가", "ㄱ", "ㅏ", "\ue000", "\uf900", "ﬁ", "＿", "_", "\U0001d165"]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(FRAGMENT, st.sampled_from(COMPOSING)), max_size=40).map("".join), st.booleans())
+@example("e，\u0301", False)
+@example("ㄱ，ㅏ", False)
+@example("\ue000e\ue001\u0303a", False)
+def test_the_signature_normalizer_is_nfkc_first_then_punctuation_dropped(text, simplified):
+    """Punctuation is dropped before NFKC for speed: the result is what the normalizer's definition gives."""
+    from pipeline.dedup.signature import _DIGIT_RE, _DROP_RE, normalize_body
+    from pipeline.textnorm import to_simplified
+
+    expected = unicodedata.normalize("NFKC", text).lower()
+    expected = _DIGIT_RE.sub("0", _DROP_RE.sub("", to_simplified(expected) if simplified else expected))
+    assert normalize_body(text, simplified) == expected

@@ -97,13 +97,20 @@ def band_layout(settings: DedupSettings) -> tuple[int, int]:
 
 
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
+    data, width = signature.tobytes(), rows * signature.itemsize
     keys = []
-    for band in range(bands):
-        chunk = signature[band * rows:(band + 1) * rows].tobytes()
-        # 32-bit keys keep the persisted index small; a rare collision only adds a candidate to verify.
-        digest = hashlib.blake2b(chunk, digest_size=4, key=band.to_bytes(2, "little")).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
+    for band, keyed in enumerate(_band_hashers(bands)):
+        hasher = keyed.copy()
+        hasher.update(data[band * width:(band + 1) * width])
+        keys.append(int.from_bytes(hasher.digest(), "little", signed=True))
     return keys
+
+
+@lru_cache(maxsize=8)
+def _band_hashers(bands: int) -> tuple:
+    """A blake2b keyed with the band number, per band: copying one costs half of keying a new one.
+    32-bit keys keep the persisted index small; a rare collision only adds a candidate to verify."""
+    return tuple(hashlib.blake2b(digest_size=4, key=band.to_bytes(2, "little")) for band in range(bands))
 
 
 def sign(items: list[Item], settings: DedupSettings) -> Signatures:

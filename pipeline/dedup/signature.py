@@ -11,11 +11,12 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from datasketch import MinHash
 
-from pipeline.textnorm import to_simplified
+from pipeline.textnorm import char_class, to_simplified
 
 NORMALIZER_VERSION = 1
 HASH_SCHEME = "poly-splitmix64+multiply-shift/v1"
@@ -26,10 +27,33 @@ _POLY = np.uint64(0x100000001B3)
 
 def normalize_body(text: str, simplified: bool = False) -> str:
     """NFKC, lower case, digits folded to 0, whitespace and punctuation removed; optionally t2s."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = unicodedata.normalize("NFKC", _drop_punctuation_early(text)).lower()
     if simplified:
         text = to_simplified(text)
     return _DIGIT_RE.sub("0", _DROP_RE.sub("", text))
+
+
+def _drop_punctuation_early(text: str) -> str:
+    """Punctuation dropped before NFKC, where that gives what dropping it after gives. Then most
+    Chinese text is already normalized, and NFKC merely checks it (a single full-width comma would
+    make it rebuild the whole text). Only text without a character that can join the one before it
+    qualifies: with the punctuation gone, `e，\u0301` would compose to é, which NFKC first keeps apart."""
+    punctuation, joiner = _early_drop_classes()
+    return text if joiner.search(text) else punctuation.sub("", text)
+
+
+@lru_cache(maxsize=1)
+def _early_drop_classes() -> tuple[re.Pattern, re.Pattern]:
+    """(punctuation: characters that are punctuation or space before and after NFKC, with no
+    combining part; joiner: characters whose NFKC form can join the character before it)."""
+    bmp = [chr(code) for code in range(0x10000) if not 0xD800 <= code < 0xE000]
+    images = {ch: unicodedata.normalize("NFKD", ch) for ch in bmp}
+    seconds = {decomposition.split()[1] for decomposition in map(unicodedata.decomposition, bmp)
+               if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2}
+    joins = {ch for ch in bmp if unicodedata.combining(ch) or f"{ord(ch):04X}" in seconds} | set(map(chr, range(0x1160, 0x1200)))
+    punctuation = [ch for ch in bmp if images[ch] and _DROP_RE.fullmatch(images[ch]) and not set(images[ch]) & joins]
+    joiner = [ch for ch in bmp if set(images[ch]) & joins]
+    return re.compile(char_class(punctuation) + "+"), re.compile(char_class(joiner)[:-1] + "\U00010000-\U0010FFFF]")
 
 
 def exact_key(normalized: str) -> str:
@@ -64,7 +88,7 @@ class Signer:
         with np.errstate(over="ignore"):
             for k in range(n):
                 h = h * _POLY + codes[k:k + count]
-            return np.unique(_splitmix64(h))
+            return _splitmix64(h)  # a repeated shingle changes no minimum: no need to make them unique
 
     def signature(self, normalized: str) -> np.ndarray:
         """num_perm 32-bit minimum hash values."""

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
@@ -37,8 +38,7 @@ from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
-from pipeline.writers.tables import (CsvSink, JsonlSink, ParquetSink, as_table, read_parquet_batches,
-                                     read_parquet_rows)
+from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_parquet_rows
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
@@ -230,8 +230,7 @@ class Run:
         try:
             with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
                 for result in executor.map(process_batch, batches, context):
-                    if result.records:
-                        writer.write_table(as_table(result.records, RECORD_SCHEMA))
+                    writer.write_table(result.records)
                     removed.write(result.removed)
                     signatures.append(result.signatures)
                     self._account(result, summary, slowest)
@@ -245,9 +244,10 @@ class Run:
         for error in result.errors:
             log.warning("%s: %s", error["source_path"], error["reason"])
         summary.no_article.extend(result.no_article)
-        summary.removed_lines += len(result.removed)
-        for row in result.removed:
-            summary.removed_by_rule[row["rule"]] = summary.removed_by_rule.get(row["rule"], 0) + 1
+        summary.removed_lines += result.removed.num_rows
+        by_rule = pc.value_counts(result.removed.column("rule"))
+        for rule, count in zip(by_rule.field("values").to_pylist(), by_rule.field("counts").to_pylist()):
+            summary.removed_by_rule[rule] = summary.removed_by_rule.get(rule, 0) + count
         for stats in result.page_stats:
             share = stats["removed"] / stats["lines"] if stats["lines"] else 0.0
             summary.removed_share_histogram[min(9, int(share * 10))] += 1

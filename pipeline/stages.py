@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from pipeline.clean import clean_page
 from pipeline.clean.rules import RuleSet
 from pipeline.clean.templates import page_line_keys
 from pipeline.dedup.fold import DedupSettings, Item, Signatures, sign
 from pipeline.model import Page, PageError
+from pipeline.outputs import RECORD_SCHEMA, REMOVED_SCHEMA
 from pipeline.readers import read_source
 from pipeline.records.build import RecordBuilder
 
@@ -38,8 +40,11 @@ class StageContext:
 
 @dataclass
 class BatchResult:
-    records: list[dict] = field(default_factory=list)
-    removed: list[dict] = field(default_factory=list)
+    """What a batch gives back. Records and removed lines are Arrow tables: they are built where the
+    work is spread out, and travel to the run as buffers instead of as a Python object per cell."""
+
+    records: pa.Table = field(default_factory=RECORD_SCHEMA.empty_table)
+    removed: pa.Table = field(default_factory=REMOVED_SCHEMA.empty_table)
     signatures: Signatures = field(default_factory=Signatures)
     errors: list[dict] = field(default_factory=list)
     no_article: list[str] = field(default_factory=list)
@@ -65,29 +70,39 @@ def count_template_lines(batch: Batch, input_dir: str) -> np.ndarray:
 
 def process_batch(batch: Batch, context: StageContext) -> BatchResult:
     """Read, clean, build records and sign every page of the batch."""
-    result = BatchResult()
-    items: list[Item] = []
+    result, rows = BatchResult(), _BatchRows()
     for page in _pages(batch, context.input_dir, result.errors):
         started = time.perf_counter()
-        _process_page(page, context, result, items)
+        _process_page(page, context, result, rows)
         result.page_stats[-1]["seconds"] = round(time.perf_counter() - started, 6)
+    result.records = pa.Table.from_pylist(rows.records, schema=RECORD_SCHEMA)
+    result.removed = pa.table(rows.removed, schema=REMOVED_SCHEMA)
     if context.dedup is not None:
-        result.signatures = sign(items, context.dedup)
+        result.signatures = sign(rows.items, context.dedup)
     return result
 
 
-def _process_page(page: Page, context: StageContext, result: BatchResult, items: list[Item]) -> None:
+@dataclass
+class _BatchRows:
+    records: list[dict] = field(default_factory=list)
+    removed: dict[str, list] = field(default_factory=lambda: {name: [] for name in REMOVED_SCHEMA.names})
+    items: list[Item] = field(default_factory=list)  # what signing needs of each record
+
+
+def _process_page(page: Page, context: StageContext, result: BatchResult, rows: _BatchRows) -> None:
     cleaned = clean_page(page, context.rules, context.template_keys)
     records = context.builder.build(cleaned, context.run_id)
-    removed = [
-        {"source_path": page.source_path, "part": d.part, "line_no": d.line_no, "rule": d.rule, "text": d.text.strip()}
-        for d in cleaned.removed
-    ]
-    result.removed.extend(removed)
-    result.records.extend(dict(vars(r)) for r in records)  # asdict's deep copy is a tenth of the page's cost
-    items.extend(Item(r.record_id, r.source_path, r.part, r.char_count, r.answer) for r in records)
+    removed = rows.removed
+    for decision in cleaned.removed:
+        removed["source_path"].append(page.source_path)
+        removed["part"].append(decision.part)
+        removed["line_no"].append(decision.line_no)
+        removed["rule"].append(decision.rule)
+        removed["text"].append(decision.text.strip())
+    rows.records.extend(dict(vars(r)) for r in records)  # asdict's deep copy is a tenth of the page's cost
+    rows.items.extend(Item(r.record_id, r.source_path, r.part, r.char_count, r.answer) for r in records)
     if not cleaned.articles:
         result.no_article.append(page.source_path)
     result.page_stats.append({"source_path": page.source_path,
                               "lines": sum(1 for d in cleaned.decisions if d.text.strip()),
-                              "removed": len(removed)})
+                              "removed": len(cleaned.removed)})

@@ -7,7 +7,6 @@ loads as a second line of defence.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from html import escape
 from pathlib import Path
@@ -16,6 +15,7 @@ from pipeline.clean import load_rules
 from pipeline.report.charts import bar_chart, histogram
 from pipeline.report.run_files import RunFiles, load_run
 from pipeline.writers.atomic import write_text
+from pipeline.writers.tables import LIST_SEPARATOR
 
 TOP_TAGS = 20
 TOP_RULES = 30
@@ -97,18 +97,14 @@ def _counts(run: RunFiles) -> str:
 
 
 def _removal_reasons(run: RunFiles) -> str:
-    by_rule = Counter(run.summary.get("removed_by_rule") or Counter(row["rule"] for row in run.removed))
-    if not by_rule:
+    if not run.removed_by_rule:
         return _section("Removal reasons", "<p>No line was removed.</p>")
     reasons = {rule.name: rule.reason for rule in load_rules().all_rules()}
-    examples: dict[str, str] = {}
-    for row in run.removed:
-        examples.setdefault(row["rule"], row["text"])
-    top = by_rule.most_common(TOP_RULES)
+    top = run.removed_by_rule.most_common(TOP_RULES)
     chart = bar_chart([(rule, count) for rule, count in top], "removed lines by rule")
     table = _table(["rule", "lines", "why", "example"],
-                   [[rule, count, reasons.get(rule, "site rule from the configuration"), _clip(examples.get(rule, ""))]
-                    for rule, count in top])
+                   [[rule, count, reasons.get(rule, "site rule from the configuration"),
+                     _clip(run.removal_examples.get(rule, ""))] for rule, count in top])
     return _section("Removal reasons", chart + table, "Lines removed by each rule (all pages of this run).")
 
 
@@ -139,7 +135,7 @@ def _duplicate_clusters(run: RunFiles) -> str:
 
 
 def _top_tags(run: RunFiles) -> str:
-    tags = Counter(tag for row in run.records for tag in row["tags"])
+    tags = Counter(tag for cell in run.records["tags"] if cell for tag in cell.split(LIST_SEPARATOR))
     if not tags:
         return _section("Top tags", "<p>No new record carries a tag.</p>")
     return _section("Top tags", bar_chart(tags.most_common(TOP_TAGS), "new records by tag"),
@@ -147,25 +143,24 @@ def _top_tags(run: RunFiles) -> str:
 
 
 def _sites(run: RunFiles) -> str:
-    if not run.records:
+    if run.records.empty:
         return _section("Sites", "<p>No new record.</p>")
-    by_site: dict[str, list[dict]] = {}
-    for row in run.records:
-        by_site.setdefault(row["site"] or "(unknown)", []).append(row)
-    rows = []
-    for site, records in sorted(by_site.items(), key=lambda item: (-len(item[1]), item[0])):
-        rows.append([site, len(records), int(statistics.median(int(r["char_count"]) for r in records)),
-                     f"{statistics.fmean(float(r['removed_ratio']) for r in records):.0%}",
-                     sum(1 for r in records if r["flags"])])
+    records = run.records.assign(site=run.records["site"].replace("", "(unknown)"), flagged=run.records["flags"] != "")
+    sites = records.groupby("site").agg(records=("site", "size"), chars=("char_count", "median"),
+                                        removed=("removed_ratio", "mean"), flagged=("flagged", "sum"))
+    sites = sites.reset_index().sort_values(["records", "site"], ascending=[False, True])
+    rows = [[site, int(count), int(chars), f"{removed:.0%}", int(flagged)]
+            for site, count, chars, removed, flagged in sites.itertuples(index=False)]
     return _section("Sites", _table(["site", "new records", "median answer chars", "mean share removed",
                                      "flagged records"], rows))
 
 
 def _records(run: RunFiles) -> str:
-    if not run.records:
+    if run.records.empty:
         return _section("New records", "<p>No new record.</p>")
-    rows = [[r["title"], r["site"], r["source_path"], int(r["char_count"]), ", ".join(r["flags"])]
-            for r in run.records[:RECORD_ROWS]]
+    first = run.records.head(RECORD_ROWS)
+    rows = [[title, site, source, int(chars), flags.replace(LIST_SEPARATOR, ", ")] for title, site, source, chars, flags
+            in first[["title", "site", "source_path", "char_count", "flags"]].itertuples(index=False)]
     note = f"The first {len(rows)} of {len(run.records):,}." if len(run.records) > len(rows) else ""
     return _section("New records", _table(["title", "site", "source", "answer chars", "flags"], rows), note)
 

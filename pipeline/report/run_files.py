@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
-from pipeline.outputs import RECORD_SCHEMA
-from pipeline.writers.tables import read_csv_rows
+from pipeline.writers.tables import FORMULA_RE, read_csv_rows, restore
 
-
-LIST_COLUMNS = {f.name for f in RECORD_SCHEMA if pa.types.is_list(f.type)}
+# The record columns the report shows or counts: never the answers, which hold most of the bytes.
+RECORD_COLUMNS = {"title": str, "site": str, "source_path": str, "char_count": int, "removed_ratio": float,
+                  "flags": str, "tags": str}
 
 
 class ReportError(ValueError):
@@ -23,9 +27,10 @@ class ReportError(ValueError):
 class RunFiles:
     run_dir: Path
     summary: dict  # run.json
-    records: list[dict]  # the records this run added
+    records: pd.DataFrame  # the records this run added, RECORD_COLUMNS only; lists still joined with `;`
     duplicates: list[dict]  # the copies this run folded
-    removed: list[dict]  # every line this run removed
+    removed_by_rule: Counter  # lines this run removed, by rule
+    removal_examples: dict[str, str]  # the first line each rule removed
     errors: list[dict]  # unreadable inputs and pages without an article
 
 
@@ -37,14 +42,49 @@ def load_run(run_dir: Path) -> RunFiles:
         raise ReportError(f"{run_dir} is not a run folder (no run.json)") from None
     except (OSError, ValueError) as err:
         raise ReportError(f"cannot read {summary_path}: {err}") from None
+    by_rule, examples = _removals(run_dir / "removed.csv")
     return RunFiles(
         run_dir=run_dir,
         summary=summary,
-        records=read_csv_rows(run_dir / "records.csv", LIST_COLUMNS),
+        records=_records(run_dir / "records.csv"),
         duplicates=read_csv_rows(run_dir / "duplicates.csv"),
-        removed=read_csv_rows(run_dir / "removed.csv"),
+        removed_by_rule=by_rule,
+        removal_examples=examples,
         errors=read_csv_rows(run_dir / "errors.csv"),
     )
+
+
+def _records(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in RECORD_COLUMNS.items()})
+    records = pd.read_csv(path, encoding="utf-8-sig", usecols=list(RECORD_COLUMNS), dtype=str, keep_default_na=False)
+    for name, kind in RECORD_COLUMNS.items():
+        records[name] = records[name].astype(kind) if kind is not str else _restored(records[name])
+    return records
+
+
+def _restored(cells: pd.Series) -> pd.Series:
+    """The cells without the apostrophe that neutralized formula-like text for Excel."""
+    return cells.str.replace(f"^'(?={FORMULA_RE[1:]})", "", regex=True)
+
+
+def _removals(path: Path) -> tuple[Counter, dict[str, str]]:
+    """Lines removed per rule and each rule's first line, read in column batches: a large run removes
+    millions of lines, more than it is worth holding as rows."""
+    by_rule: Counter = Counter()
+    examples: dict[str, str] = {}
+    if not path.exists():
+        return by_rule, examples
+    options = pa_csv.ConvertOptions(include_columns=["rule", "text"], strings_can_be_null=False,
+                                    column_types={"rule": pa.string(), "text": pa.string()})
+    for batch in pa_csv.open_csv(path, convert_options=options):
+        rules = batch.column(0)
+        counts = pc.value_counts(rules)
+        for rule, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+            by_rule[rule] += count
+            if rule not in examples:
+                examples[rule] = restore(batch.column(1)[pc.index(rules, rule).as_py()].as_py())
+    return by_rule, examples
 
 
 def find_run_dir(out_dir: Path, run: str | None) -> Path:

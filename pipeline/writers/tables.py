@@ -18,12 +18,12 @@ from pipeline.writers.atomic import atomic_path
 LIST_SEPARATOR = ";"
 
 
-_FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
+FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
 
 
 def restore(cell: str) -> str:
     """Undoes the neutralizing apostrophe when a CSV written here is read back for display."""
-    return cell[1:] if cell.startswith("'") and re.match(_FORMULA_RE, cell[1:]) else cell
+    return cell[1:] if cell.startswith("'") and re.match(FORMULA_RE, cell[1:]) else cell
 
 
 def read_csv_rows(path: Path, list_columns: set[str] = frozenset()) -> list[dict]:
@@ -50,7 +50,7 @@ def _csv_table(table: pa.Table, list_columns: set[str]) -> pa.Table:
         if name in list_columns:
             column = pc.fill_null(pc.binary_join(column, LIST_SEPARATOR), "")
         if pa.types.is_string(column.type):
-            formula = pc.fill_null(pc.match_substring_regex(column, _FORMULA_RE), False)
+            formula = pc.fill_null(pc.match_substring_regex(column, FORMULA_RE), False)
             column = pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
     return pa.table(columns, names=table.column_names)

@@ -7,7 +7,6 @@ every page. The fold and the writes happen once, in this process.
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 import logging
@@ -32,7 +31,7 @@ from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import StateStore
 from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import discover, input_of, refusal, source_name
+from pipeline.readers import content_hash, discover, input_of, refusal, source_name
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
@@ -81,14 +80,6 @@ class RunSummary:
 def new_run_id(store: StateStore) -> str:
     """Sortable by time; a killed run's id is taken over so that the rerun writes the same outputs."""
     return store.unfinished_run() or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def batches_of(files: list[str], workers: int) -> list[list[str]]:
@@ -147,7 +138,7 @@ class Run:
             batches = batches_of(todo, workers)
             context = self._learn_templates(batches, executor, run_id, dedup, summary)
             spool = self.out_dir / f".spool-{run_id}.parquet"
-            signed = self._process(batches, executor, context, summary, spool)
+            signed = self._process(batches, executor, context, summary, spool, fingerprints)
             # The run's changes to the state store are one transaction, committed after every output file
             # is written: a run killed earlier leaves the store as it was, and the rerun, taking over its
             # id, redoes the same inputs and writes what this run would have written.
@@ -190,18 +181,19 @@ class Run:
             if reason is not None:  # reported on every run, as long as it is there
                 summary.errors.append({"source_path": name, "reason": reason})
                 continue
+            previous = None if self.full or config_changed else known.get(name)
             try:
                 stat = path.stat()
-                previous = known.get(name)
-                if not self.full and not config_changed and previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
+                if previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
                     unchanged[name] = rel
                     continue
-                digest = content_hash(path)
+                # Only a known input with a new size or time is worth reading here: the workers hash the others.
+                digest = content_hash(path) if previous else None
             except OSError as err:
                 summary.errors.append({"source_path": name, "reason": f"cannot read file: {err.strerror or err}"})
                 continue
             fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
-            if not self.full and not config_changed and previous and previous[2] == digest:
+            if previous and previous[2] == digest:
                 unchanged[name] = rel
                 continue
             todo.append(rel)
@@ -221,7 +213,8 @@ class Run:
         return StageContext(str(self.input_dir), self.rules, self.builder, dedup, run_id,
                             counter.template_keys(self.config.template_min_pages))
 
-    def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path) -> Signatures:
+    def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path,
+                 fingerprints: dict) -> Signatures:
         self._stage("clean_build_sign", summary)
         run_dir = self.out_dir / "runs" / context.run_id
         signatures: list[Signatures] = []
@@ -230,6 +223,9 @@ class Run:
         try:
             with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
                 for result in executor.map(process_batch, batches, context):
+                    for name, digest in result.digests.items():
+                        if name in fingerprints:
+                            fingerprints[name] = (*fingerprints[name][:2], digest)
                     writer.write_table(result.records)
                     removed.write(result.removed)
                     signatures.append(result.signatures)
@@ -299,7 +295,7 @@ class Run:
                 for i in folded.new_canonicals
             ])
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
-                             [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items())])
+                             [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items()) if fp[2] is not None])
         store.finish_run(run_id)
         self._stage("", summary)
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

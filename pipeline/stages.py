@@ -8,6 +8,7 @@ and only small results travel back. The same inputs and context give the same re
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pipeline.clean.templates import page_line_keys
 from pipeline.dedup.fold import DedupSettings, Item, Signatures, sign
 from pipeline.model import Page, PageError
 from pipeline.outputs import RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import read_source
+from pipeline.readers import content_hash, read_source, refusal, source_name
 from pipeline.records.build import RecordBuilder
 
 Batch = list[str]  # input files, relative to the input folder
@@ -49,12 +50,19 @@ class BatchResult:
     errors: list[dict] = field(default_factory=list)
     no_article: list[str] = field(default_factory=list)
     page_stats: list[dict] = field(default_factory=list)  # per page: source_path, lines, removed, seconds
+    digests: dict[str, str] = field(default_factory=dict)  # input → content hash, for the state store
 
 
-def _pages(batch: Batch, input_dir: str, errors: list[dict] | None):
+def _pages(batch: Batch, input_dir: str, errors: list[dict] | None, digests: dict[str, str] | None = None):
+    """The pages of the batch's files; digests, when given, gets each readable file's content hash
+    (hashed here, where the file is read anyway, rather than one by one in the run's process)."""
     root = Path(input_dir)
     for rel in batch:
-        for item in read_source(root / rel, rel, root):
+        path = root / rel
+        if digests is not None and refusal(path, root) is None:
+            with suppress(OSError):
+                digests[source_name(rel)] = content_hash(path)
+        for item in read_source(path, rel, root):
             if isinstance(item, PageError):
                 if errors is not None:
                     errors.append({"source_path": item.source_path, "reason": item.reason})
@@ -71,7 +79,7 @@ def count_template_lines(batch: Batch, input_dir: str) -> np.ndarray:
 def process_batch(batch: Batch, context: StageContext) -> BatchResult:
     """Read, clean, build records and sign every page of the batch."""
     result, rows = BatchResult(), _BatchRows()
-    for page in _pages(batch, context.input_dir, result.errors):
+    for page in _pages(batch, context.input_dir, result.errors, result.digests):
         started = time.perf_counter()
         _process_page(page, context, result, rows)
         result.page_stats[-1]["seconds"] = round(time.perf_counter() - started, 6)

@@ -5,6 +5,7 @@ Every problem with one file becomes a PageError for that file; nothing here rais
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -54,6 +55,14 @@ def input_of(source_path: str) -> str:
     """The input a source path names: for an archive member (`crawl.warc.gz#17`), the archive."""
     base, hash_sign, member = source_path.rpartition("#")
     return base if hash_sign and member.isascii() and member.isdigit() else source_path
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def refusal(path: Path, root: Path | None = None) -> str | None:

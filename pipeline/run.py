@@ -211,7 +211,8 @@ class Run:
         for keys in executor.map(count_template_lines, batches, str(self.input_dir)):
             counter.add(keys)
         return StageContext(str(self.input_dir), self.rules, self.builder, dedup, run_id,
-                            counter.template_keys(self.config.template_min_pages))
+                            counter.template_keys(self.config.template_min_pages),
+                            band_layout(dedup) if dedup is not None else (0, 0))
 
     def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path,
                  fingerprints: dict) -> Signatures:

@@ -37,6 +37,7 @@ class StageContext:
     dedup: DedupSettings | None
     run_id: str
     template_keys: frozenset[int] = frozenset()
+    band_layout: tuple[int, int] = (0, 0)  # (bands, rows) of the dedup settings
 
 
 @dataclass
@@ -86,7 +87,7 @@ def process_batch(batch: Batch, context: StageContext) -> BatchResult:
     result.records = pa.Table.from_pylist(rows.records, schema=RECORD_SCHEMA)
     result.removed = pa.table(rows.removed, schema=REMOVED_SCHEMA)
     if context.dedup is not None:
-        result.signatures = sign(rows.items, context.dedup)
+        result.signatures = sign(rows.items, context.dedup, context.band_layout)
     return result
 
 

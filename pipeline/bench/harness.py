@@ -27,7 +27,10 @@ GENERATE_CHUNK = 2_000
 
 @dataclass
 class StageMeter:
-    """Samples the resident memory of this process and its workers, keeping the peak per stage."""
+    """Samples the memory of this process and its workers, keeping the peak per stage.
+
+    Proportional set size: forked workers share pages with this process, which their resident sizes
+    would each count again."""
 
     interval: float = 0.05
     peaks: dict[str, int] = field(default_factory=dict)
@@ -52,10 +55,10 @@ class StageMeter:
         me = psutil.Process()
         while not self._stop.wait(self.interval):
             try:
-                rss = me.memory_info().rss + sum(c.memory_info().rss for c in me.children(recursive=True))
+                used = sum(process.memory_full_info().pss for process in (me, *me.children(recursive=True)))
             except psutil.Error:
                 continue
-            self.peaks[self.stage] = max(self.peaks.get(self.stage, 0), rss)
+            self.peaks[self.stage] = max(self.peaks.get(self.stage, 0), used)
 
 
 def generate(corpus: Path, spec: CorpusSpec, start: int = 0, workers: int = 1) -> dict[str, int]:
@@ -141,10 +144,10 @@ def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_d
 
     summary, seconds, peaks = run_pipeline(corpus, out, workers)
     figures = {"docs": summary.pages, "seconds": seconds, "docs_per_s": summary.pages / seconds,
-               "peak_rss_mb": max(peaks.values(), default=0) / 2**20}
+               "peak_memory_mb": max(peaks.values(), default=0) / 2**20}
     echo(f"\npipeline, full run, --workers {workers}: {summary.pages:,} docs in {seconds:.1f} s = "
-         f"{figures['docs_per_s']:,.0f} docs/s end to end; peak RSS {figures['peak_rss_mb']:,.0f} MB "
-         f"(this process + workers)")
+         f"{figures['docs_per_s']:,.0f} docs/s end to end; peak memory {figures['peak_memory_mb']:,.0f} MB "
+         f"(proportional set size of this process + workers: shared pages counted once)")
     _stage_table(summary, peaks, echo)
     precision, recall = dedup_scores(out, truth)
     echo(f"folding on the corpus's known copies: pairwise precision {precision:.3f}, recall {recall:.3f}; "
@@ -168,7 +171,7 @@ def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_d
 
 
 def _stage_table(summary: RunSummary, peaks: dict[str, int], echo) -> None:
-    echo(f"{'stage':<18}{'seconds':>10}{'docs/s':>12}{'peak RSS MB':>14}")
+    echo(f"{'stage':<18}{'seconds':>10}{'docs/s':>12}{'peak mem MB':>14}")
     for stage, seconds in summary.stage_seconds.items():
         rate = summary.pages / seconds if seconds else float("inf")
         echo(f"{stage:<18}{seconds:>10.2f}{rate:>12,.0f}{peaks.get(stage, 0) / 2**20:>14,.0f}")

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from datasketch.lsh import _optimal_param
 
 from pipeline.dedup.signature import Signer, exact_key, normalize_body
 from pipeline.dedup.store import Canonical, StateStore
@@ -92,7 +91,10 @@ class FoldResult:
 def band_layout(settings: DedupSettings) -> tuple[int, int]:
     """(bands, rows) minimizing false positives and negatives at the threshold, as datasketch chooses them.
 
-    Cached: the search integrates numerically (about 65 ms), and every batch signs with it."""
+    Cached: the search integrates numerically (about 65 ms). Computed where the run starts and handed
+    to the workers, which so never load datasketch and SciPy (a second and 70 MB each)."""
+    from datasketch.lsh import _optimal_param
+
     return _optimal_param(settings.threshold, settings.num_perm, 0.5, 0.5)
 
 
@@ -113,9 +115,10 @@ def _band_hashers(bands: int) -> tuple:
     return tuple(hashlib.blake2b(digest_size=4, key=band.to_bytes(2, "little")) for band in range(bands))
 
 
-def sign(items: list[Item], settings: DedupSettings) -> Signatures:
+def sign(items: list[Item], settings: DedupSettings, layout: tuple[int, int]) -> Signatures:
+    """Signatures and band keys of the items; layout is band_layout(settings)."""
     signer = Signer(settings.ngram, settings.num_perm, settings.seed)
-    bands, rows = band_layout(settings)
+    bands, rows = layout
     signatures, exact, keys = [], [], []
     for item in items:
         normalized = normalize_body(item.answer, settings.simplified)

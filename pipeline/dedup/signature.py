@@ -1,8 +1,8 @@
 """Vectorized MinHash signatures over character n-grams of the normalized clean body.
 
 Shingles are hashed with numpy (a polynomial rolling hash finished by splitmix64) and permuted
-with multiply-shift hashing, all as array operations: no per-shingle Python loop. The signature
-is handed to datasketch as `hashvalues` where its estimators are used.
+with multiply-shift hashing, all as array operations: no per-shingle Python loop. The values are
+those datasketch's MinHash would hold as `hashvalues` for the same hash functions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from datasketch import MinHash
 
 from pipeline.textnorm import char_class, to_simplified
 
@@ -96,9 +95,6 @@ class Signer:
         with np.errstate(over="ignore"):
             permuted = (self._a[:, None] * shingles[None, :] + self._b[:, None]) >> np.uint64(32)
         return permuted.min(axis=1).astype(np.uint32)
-
-    def minhash(self, signature: np.ndarray) -> MinHash:
-        return MinHash(num_perm=self.num_perm, seed=self.seed, hashvalues=signature.astype(np.uint64))
 
     def settings(self) -> dict[str, str]:
         return {

@@ -9,7 +9,7 @@ import sys
 
 from pipeline.clean import clean_page, load_rules
 from pipeline.clean.templates import learn_template_keys
-from pipeline.dedup.fold import DedupSettings, Item, fold, sign
+from pipeline.dedup.fold import DedupSettings, Item, band_layout, fold, sign
 from pipeline.model import Page
 from pipeline.bench.spun import generate, pairwise_scores
 
@@ -26,7 +26,7 @@ def clean_items(docs) -> list[Item]:
 
 
 def predicted_clusters(items: list[Item], settings: DedupSettings) -> dict[str, str]:
-    signed = sign(items, settings)
+    signed = sign(items, settings, band_layout(settings))
     folded = fold(signed, settings, None)
     return {path: folded.canonical_source_path[i] or path for i, path in enumerate(signed.source_paths)}
 

@@ -118,9 +118,11 @@ class Run:
     def _execute(self) -> RunSummary:
         for folder in (self.out_dir, *(self.out_dir / "runs").glob("*/")):
             remove_stale_temporaries(folder)
+        for pages in self.out_dir.glob(".pages-*/"):  # left by a killed run
+            shutil.rmtree(pages, ignore_errors=True)
         store = StateStore(self.config.state_file)
         dedup = self.config.dedup if self.config.dedup_enabled else None
-        executor = None
+        executor = run_id = None
         try:
             if dedup is not None:
                 store.check_settings(Signer(dedup.ngram, dedup.num_perm, dedup.seed).settings()
@@ -156,6 +158,8 @@ class Run:
             if executor is not None:
                 executor.close()
             store.close()
+            if run_id is not None:
+                shutil.rmtree(self.out_dir / f".pages-{run_id}", ignore_errors=True)
         return summary
 
     def _stage(self, name: str, summary: RunSummary) -> None:
@@ -205,14 +209,19 @@ class Run:
         return todo, fingerprints
 
     def _learn_templates(self, batches, executor, run_id: str, dedup, summary: RunSummary) -> StageContext:
-        # Template evidence needs the whole batch of inputs: a first pass only counts short-line keys.
+        # Template evidence needs the whole batch of inputs: a first pass counts short-line keys, and
+        # where the workers share this machine's disk, leaves the pages it read for the second.
         self._stage("learn_templates", summary)
+        page_spool = None
+        if executor.shares_disk:
+            page_spool = self.out_dir / f".pages-{run_id}"
+            page_spool.mkdir(exist_ok=True)
         counter = TemplateCounter()
-        for keys in executor.map(count_template_lines, batches, str(self.input_dir)):
+        for keys in executor.map(count_template_lines, batches, str(self.input_dir), page_spool and str(page_spool)):
             counter.add(keys)
         return StageContext(str(self.input_dir), self.rules, self.builder, dedup, run_id,
                             counter.template_keys(self.config.template_min_pages),
-                            band_layout(dedup) if dedup is not None else (0, 0))
+                            band_layout(dedup) if dedup is not None else (0, 0), page_spool and str(page_spool))
 
     def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path,
                  fingerprints: dict) -> Signatures:

@@ -7,6 +7,8 @@ and only small results travel back. The same inputs and context give the same re
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ class StageContext:
     run_id: str
     template_keys: frozenset[int] = frozenset()
     band_layout: tuple[int, int] = (0, 0)  # (bands, rows) of the dedup settings
+    page_spool: str | None = None  # where count_template_lines left the pages read (see there)
 
 
 @dataclass
@@ -54,35 +57,69 @@ class BatchResult:
     digests: dict[str, str] = field(default_factory=dict)  # input → content hash, for the state store
 
 
-def _pages(batch: Batch, input_dir: str, errors: list[dict] | None, digests: dict[str, str] | None = None):
-    """The pages of the batch's files; digests, when given, gets each readable file's content hash
-    (hashed here, where the file is read anyway, rather than one by one in the run's process)."""
-    root = Path(input_dir)
+@dataclass
+class ReadBatch:
+    """A batch's files as read: pages and per-file errors in file order, and each readable file's
+    content hash (taken here, where the file is read anyway, not one by one in the run's process)."""
+
+    items: list[Page | PageError] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> list[Page]:
+        return [item for item in self.items if isinstance(item, Page)]
+
+
+def read_batch(batch: Batch, input_dir: str) -> ReadBatch:
+    root, read = Path(input_dir), ReadBatch()
     for rel in batch:
         path = root / rel
-        if digests is not None and refusal(path, root) is None:
+        if refusal(path, root) is None:
             with suppress(OSError):
-                digests[source_name(rel)] = content_hash(path)
-        for item in read_source(path, rel, root):
-            if isinstance(item, PageError):
-                if errors is not None:
-                    errors.append({"source_path": item.source_path, "reason": item.reason})
-            else:
-                yield item
+                read.digests[source_name(rel)] = content_hash(path)
+        read.items.extend(read_source(path, rel, root))
+    return read
 
 
-def count_template_lines(batch: Batch, input_dir: str) -> np.ndarray:
-    """The short-line keys of every page of the batch (one entry per page that has the line)."""
-    keys = [page_line_keys(page.text) for page in _pages(batch, input_dir, None)]
+def count_template_lines(batch: Batch, input_dir: str, page_spool: str | None = None) -> np.ndarray:
+    """The short-line keys of every page of the batch (one entry per page that has the line).
+
+    With a page spool (a folder every worker sees), the pages read here are kept there for
+    process_batch, which then neither reads nor decodes the files again."""
+    read = read_batch(batch, input_dir)
+    if page_spool is not None:
+        spooled = _spooled(page_spool, batch)
+        with open(spooled.with_suffix(".tmp"), "wb") as handle:
+            pickle.dump(read, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        spooled.with_suffix(".tmp").replace(spooled)
+    keys = [page_line_keys(page.text) for page in read.pages]
     return np.concatenate(keys) if keys else np.zeros(0, np.int64)
+
+
+def _spooled(page_spool: str, batch: Batch) -> Path:
+    return Path(page_spool) / (hashlib.sha1("\0".join(batch).encode("utf-8", "surrogateescape")).hexdigest() + ".pickle")
+
+
+def _read_or_unspool(batch: Batch, context: StageContext) -> ReadBatch:
+    if context.page_spool is not None:
+        spooled = _spooled(context.page_spool, batch)
+        with suppress(FileNotFoundError), open(spooled, "rb") as handle:
+            read = pickle.load(handle)
+            spooled.unlink()
+            return read
+    return read_batch(batch, context.input_dir)
 
 
 def process_batch(batch: Batch, context: StageContext) -> BatchResult:
     """Read, clean, build records and sign every page of the batch."""
-    result, rows = BatchResult(), _BatchRows()
-    for page in _pages(batch, context.input_dir, result.errors, result.digests):
+    read = _read_or_unspool(batch, context)
+    result, rows = BatchResult(digests=read.digests), _BatchRows()
+    for item in read.items:
+        if isinstance(item, PageError):
+            result.errors.append({"source_path": item.source_path, "reason": item.reason})
+            continue
         started = time.perf_counter()
-        _process_page(page, context, result, rows)
+        _process_page(item, context, result, rows)
         result.page_stats[-1]["seconds"] = round(time.perf_counter() - started, 6)
     result.records = pa.Table.from_pylist(rows.records, schema=RECORD_SCHEMA)
     result.removed = pa.table(rows.removed, schema=REMOVED_SCHEMA)

@@ -148,6 +148,7 @@ def kill_points(out: Path, duration: float) -> dict:
     return {
         "state store opened": changes(lambda: (out / "state.sqlite-wal").exists()),
         "pool workers busy": workers_busy,
+        "pages kept for the second pass": changes(lambda: any(out.glob(".pages-*/*.pickle"))),
         "a temporary output file appears": changes(lambda: any(out.glob(".*.tmp")) or any(out.glob("runs/*/.*.tmp"))),
         "records.parquet replaced": changes(lambda: file_state(out / "records.parquet")),
         "latest_run replaced": changes(lambda: file_state(out / "latest_run")),
@@ -212,8 +213,8 @@ def test_a_killed_first_run_then_a_rerun_gives_the_uninterrupted_outputs(tmp_pat
     assert len(baseline) > 10 and "records.parquet" in baseline
 
     assert_kills_then_reruns_match(inputs, lambda out: None, baseline, duration, tmp_path, workers=2,
-                                   names=["state store opened", "pool workers busy", "a temporary output file appears",
-                                          "latest_run replaced"])
+                                   names=["state store opened", "pool workers busy", "pages kept for the second pass",
+                                          "a temporary output file appears", "latest_run replaced"])
 
 
 def test_a_killed_incremental_run_then_a_rerun_gives_the_uninterrupted_outputs(tmp_path):

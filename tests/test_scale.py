@@ -39,6 +39,7 @@ def test_two_workers_write_what_one_writes(local_run):
     tmp_path, corpus, expected = local_run
     run_cli("run", corpus, "--out", tmp_path / "two", "--workers", "2")
     assert _outputs(tmp_path / "two") == expected
+    assert not list((tmp_path / "two").glob(".pages-*")), "the pages kept between the passes are removed"
     assert "canonical_record_id" in expected["duplicates.csv"] and expected["duplicates.csv"].count("\n") > 50
 
 

@@ -26,6 +26,8 @@ class DaskError(RuntimeError):
 
 
 class DaskExecutor:
+    shares_disk = False  # workers may run on other machines
+
     def __init__(self, scheduler: str):
         if not scheduler:
             raise DaskError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")

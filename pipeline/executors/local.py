@@ -25,6 +25,8 @@ def exit_with_parent(parent_pid: int) -> None:
 
 
 class LocalExecutor:
+    shares_disk = True  # the workers see the run's output folder
+
     def __init__(self, workers: int):
         self.workers = max(1, workers)
         self._pool: ProcessPoolExecutor | None = None

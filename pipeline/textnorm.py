@@ -16,6 +16,7 @@ NUMBERED_RE = re.compile(
 # One character at a time: a pattern that starts with a plain class lets the search skip to the
 # next match, a repeat (`[\W_]+`) makes it try a match at every character.
 _PUNCT_SPACE_RE = re.compile(r"[\W_]")
+_PUNCT_SPACE_BUT_LINE_BREAK_RE = re.compile(r"[^\w\n]")  # and "_", removed by str.replace
 _DIGITS_RE = re.compile(r"\d")
 
 
@@ -55,13 +56,17 @@ def to_simplified(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _matching_chars() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
+def _matching_chars() -> tuple[dict[str, str], dict[str, int], frozenset[str], re.Pattern]:
     """The matching form of every BMP character that is the same alone as in any context.
 
     NFKC composes a character with its neighbours only around combining marks and characters that
     compose with the one before (Hangul jamo compose algorithmically); text holding one of those,
     or a character outside the BMP, is normalized as a whole instead. Everything else maps one
     character at a time, which is much cheaper than NFKC on every line.
+
+    Returns the mapping; the rank of each mapped character, higher than that of the mapped characters
+    its target holds (replaced in this order, no target is mapped again); the contextual characters;
+    and one pattern finding both kinds.
     """
     table = t2s_table()
     blocked = {chr(cp) for cp in range(0x1100, 0x1200)}
@@ -84,7 +89,15 @@ def _matching_chars() -> tuple[dict[str, str], re.Pattern, re.Pattern]:
         target = target.translate(table) if len(target) > 1 else table.get(ord(target), target)
         if target != ch:
             mapping[ch] = target
-    return mapping, re.compile(char_class(mapping)), re.compile(char_class(context) + "|[\U00010000-\U0010FFFF]")
+    rank = {ch: _chain_depth(ch, mapping) for ch in mapping}
+    found = re.compile(char_class([*mapping, *context]) + "|[\U00010000-\U0010FFFF]")
+    return mapping, rank, frozenset(context), found
+
+
+def _chain_depth(ch: str, mapping: dict[str, str]) -> int:
+    """How many mapped characters deep the target of ch holds mapped characters (traditional forms
+    of other traditional forms exist: 薴 → 苧 → 苎)."""
+    return max((1 + _chain_depth(inner, mapping) for inner in mapping[ch] if inner in mapping), default=0)
 
 
 def char_class(chars) -> str:
@@ -102,10 +115,16 @@ def _matching_text(text: str) -> str:
     """NFKC (full-width → half-width) and traditional → simplified, untrimmed."""
     if text.isascii():
         return text
-    mapping, mapped, contextual = _matching_chars()
-    if contextual.search(text):
+    mapping, rank, contextual, pattern = _matching_chars()
+    present = set(pattern.findall(text))
+    if not present:
+        return text
+    if not contextual.isdisjoint(present) or max(present) > "\uffff":
         return to_simplified(unicodedata.normalize("NFKC", text))
-    return mapped.sub(lambda found: mapping[found.group()], text)
+    # a replace per distinct character: text has few of them, and many occurrences of each
+    for ch in sorted(present, key=rank.__getitem__):
+        text = text.replace(ch, mapping[ch])
+    return text
 
 
 def for_matching(line: str) -> str:
@@ -133,6 +152,19 @@ def fold_matching_form(norm: str) -> str:
     # Only letters and digits are left; most text has no digit, and isalpha() finds that out
     # faster than the digit pattern's search.
     return key if key.isalpha() else _DIGITS_RE.sub("0", key)
+
+
+def fold_matching_forms(norms: list[str]) -> list[str]:
+    """fold_matching_form of each line, worked on the lines joined: a few calls instead of a few per line.
+
+    No line holds a line break, and a line break, like the end of a string, is neither a letter nor
+    a digit nor case-ignorable, so lower() (final sigma) and the substitutions treat every line
+    as they treat it alone. A line without digits is unchanged by the digit fold.
+    """
+    if not norms:
+        return []
+    joined = _PUNCT_SPACE_BUT_LINE_BREAK_RE.sub("", "\n".join(norms).lower()).replace("_", "")
+    return _DIGITS_RE.sub("0", joined).split("\n")
 
 
 def strip_bullet(line: str) -> tuple[str, bool]:

@@ -25,6 +25,7 @@ _SENTENCE_END = tuple("。!！;；")
 _TITLE_NEVER_ENDS = tuple("。,，:：;；")
 _ELLIPSES = ("...", "…")
 _CLOSING_BRACKETS = tuple(")）]")
+_TEASER_LAST_CHARS = (*_ELLIPSES, *_CLOSING_BRACKETS)  # most lines end otherwise and need no closer look
 _CJK_HIGH_BYTES = bytes(range(0x4E, 0xA0))
 _SEPARATOR_CHARS = "=-*_~#·.+"
 _SEPARATOR_RE = re.compile(f"^[{re.escape(_SEPARATOR_CHARS)}]{{5,}}$")
@@ -82,7 +83,7 @@ def _classify(no: int, raw: str, norm: str, matcher) -> Line:
     numbered = (norm[0].isdecimal() or norm[0] in _NUMBERING_STARTS) and NUMBERED_RE.match(norm) is not None
     if rule is not None:
         cls = CUT if rule.action == "cut" else (DATE if rule.name == "date_line" else CHROME)
-    elif len(norm) >= 15 and _ends_as_teaser(norm):
+    elif len(norm) >= 15 and norm.endswith(_TEASER_LAST_CHARS) and _ends_as_teaser(norm):
         cls = TEASER
     elif len(norm) >= PARA_MIN_CHARS or norm.endswith(_SENTENCE_END):
         cls = PARA
@@ -265,7 +266,7 @@ class _PartCleaner:
             if title_key and _repeats_title(key, title_key):
                 line.decision = "title_repeat"
                 continue
-            if line.cls == SHORT and hash_key(key) in self.template_keys and not self._introduces(i):
+            if line.cls == SHORT and self.template_keys and hash_key(key) in self.template_keys and not self._introduces(i):
                 line.decision = "template_line"
                 continue
             line.decision = "body"

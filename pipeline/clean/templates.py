@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from pipeline.textnorm import fold_matching_form, lines_for_matching
+from pipeline.textnorm import fold_matching_forms, lines_for_matching
 
 TEMPLATE_LINE_MAX_CHARS = 40  # the cleaner only treats lines shorter than a paragraph as template lines
 _COMPACT_EVERY = 4_000_000
@@ -26,7 +26,8 @@ def hash_key(folded: str) -> int:
 
 def page_line_keys(text: str) -> np.ndarray:
     """The distinct keys of a page's short lines."""
-    keys = {hash_key(fold_matching_form(norm)) for norm in lines_for_matching(text) if len(norm) <= TEMPLATE_LINE_MAX_CHARS}
+    short = [norm for norm in lines_for_matching(text) if len(norm) <= TEMPLATE_LINE_MAX_CHARS]
+    keys = set(map(hash_key, fold_matching_forms(short)))
     keys.discard(0)
     return np.fromiter(keys, np.int64, len(keys))
 

@@ -18,10 +18,13 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 # Runs of NUL bytes are blocks a crash left unwritten (preallocated or sparse files), not text.
-_NUL_BLOCK_RE = re.compile(rb"\x00{16,}")
+# Spelled out rather than as \x00{16,}: a literal start lets the engine skip to candidates.
+_NUL_BLOCK_RE = re.compile(rb"\x00" * 16 + rb"\x00*")
 # Control characters are never page text; ANSI colour codes (a captured terminal) go whole. Kept: tab
-# and the characters Python reads as line breaks (\n \r \v \f \x1c-\x1e \x85).
-_CONTROL_RE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
+# and the characters Python reads as line breaks (\n \r \v \f \x1c-\x1e \x85). The pattern starts
+# with the class (the escape character is one of it) so that the engine scans for it: an alternation
+# at the start would be tried at every character.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f](?:(?<=\x1b)\[[0-9;?]*[ -/]*[@-~])?")
 _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 # Sites label GBK and GB18030 pages as gb2312; gb18030 is a superset of both.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",

@@ -68,7 +68,7 @@ def content_hash(path: Path) -> str:
 def refusal(path: Path, root: Path | None = None) -> str | None:
     """Why an input is not opened at all, or None: a link leaving root, or not a regular file (a pipe
     would block the run, a device never ends)."""
-    if root is not None and not _inside(path, root.resolve()):
+    if root is not None and _passes_a_link(path, root) and not _inside(path, root.resolve()):
         return "symbolic link leaving the input folder (not followed)"
     try:
         mode = path.stat().st_mode
@@ -77,6 +77,25 @@ def refusal(path: Path, root: Path | None = None) -> str | None:
     if not stat.S_ISREG(mode):
         return "not a regular file (a folder link, pipe, device or socket; not read)"
     return None
+
+
+def _passes_a_link(path: Path, root: Path) -> bool:
+    """Whether a step from root down to path is a symbolic link, or path is not written below root.
+
+    Without a link below root a path lies where it is written, so only then need it be resolved,
+    which costs a system call for every component of the absolute path (discovered paths have
+    at most their last component as a link: linked folders are not walked). Strings, not Path
+    objects: this runs for every input file.
+    """
+    prefix = os.path.join(os.fspath(root), "")
+    step = os.fspath(path)
+    if not step.startswith(prefix):
+        return True
+    while len(step) > len(prefix):
+        if os.path.basename(step) == ".." or os.path.islink(step):
+            return True
+        step = os.path.dirname(step)
+    return False
 
 
 def _inside(path: Path, root: Path) -> bool:

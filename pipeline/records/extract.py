@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import tomllib
 from collections import Counter
@@ -37,12 +38,16 @@ _STOP = {"的", "了", "是", "在", "和", "与", "或", "等", "也", "就", "
 SUMMARY_MAX_CHARS = 200
 
 
+def _jieba_folder() -> Path:
+    """Where jieba's data files are, without importing it: jieba.analyse alone takes seconds to load
+    part-of-speech models this pipeline does not use."""
+    return Path(importlib.util.find_spec("jieba").origin).parent
+
+
 @lru_cache(maxsize=1)
 def idf_table() -> tuple[dict[str, float], float, float]:
     """jieba's IDF table (word → idf), its median (for words it does not know) and its highest value."""
-    import jieba.analyse
-
-    path = Path(jieba.analyse.__file__).parent / "idf.txt"
+    path = _jieba_folder() / "analyse" / "idf.txt"
     table: dict[str, float] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         word, _, value = line.partition(" ")
@@ -55,9 +60,7 @@ def idf_table() -> tuple[dict[str, float], float, float]:
 @lru_cache(maxsize=1)
 def place_names() -> frozenset[str]:
     """Places: the segmenter dictionary's place words that end in an administrative suffix, plus provinces."""
-    import jieba
-
-    path = Path(jieba.__file__).parent / "dict.txt"
+    path = _jieba_folder() / "dict.txt"
     places = set(gazetteer()["provinces"])
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.split(" ")

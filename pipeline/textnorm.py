@@ -18,6 +18,9 @@ NUMBERED_RE = re.compile(
 _PUNCT_SPACE_RE = re.compile(r"[\W_]")
 _PUNCT_SPACE_BUT_LINE_BREAK_RE = re.compile(r"[^\w\n]")  # and "_", removed by str.replace
 _DIGITS_RE = re.compile(r"\d")
+# Most of what the fold removes from Chinese text (in matching form); str.replace drops them far
+# faster than re.sub, which pays for every match.
+_FREQUENT_FOLDED_MARKS = ("\n", " ", ",", "。", "、")
 
 
 @lru_cache(maxsize=1)
@@ -148,7 +151,10 @@ def fold_for_hash(line: str) -> str:
 
 def fold_matching_form(norm: str) -> str:
     """fold_for_hash of a line already in matching form."""
-    key = _PUNCT_SPACE_RE.sub("", norm.lower())
+    key = norm.lower()
+    for mark in _FREQUENT_FOLDED_MARKS:
+        key = key.replace(mark, "")
+    key = _PUNCT_SPACE_RE.sub("", key)
     # Only letters and digits are left; most text has no digit, and isalpha() finds that out
     # faster than the digit pattern's search.
     return key if key.isalpha() else _DIGITS_RE.sub("0", key)

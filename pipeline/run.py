@@ -173,19 +173,18 @@ class Run:
 
     def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[str], dict]:
         self._stage("select_inputs", summary)
-        known = {row[0]: row[1:] for row in store.db.execute("SELECT source_path, size, mtime_ns, content_hash, run_id FROM inputs")}
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
         todo, fingerprints = [], {}
         unchanged: dict[str, str] = {}  # source name → path relative to the input folder
-        for path, rel in discover(self.input_dir):
+        for path, rel, name, previous in store.with_known_inputs(discover(self.input_dir), source_name):
             summary.inputs_seen += 1
-            name = source_name(rel)
             reason = refusal(path, self.input_dir)
             if reason is not None:  # reported on every run, as long as it is there
                 summary.errors.append({"source_path": name, "reason": reason})
                 continue
-            previous = None if self.full or config_changed else known.get(name)
+            if self.full or config_changed:
+                previous = None
             try:
                 stat = path.stat()
                 if previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):

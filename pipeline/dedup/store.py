@@ -7,9 +7,10 @@ record, unlike an in-memory MinHashLSH.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -148,6 +149,17 @@ class StateStore:
                 f"SELECT source_path FROM copies WHERE canonical_source_path IN ({marks})", chunk))
         return found
 
+    def with_known_inputs(self, discovered: Iterable[tuple[Path, str]], name_of: Callable[[str], str]):
+        """Yields (path, rel, name, (size, mtime_ns, content_hash) or None) for each discovered input,
+        looked up a chunk at a time: a crawl of millions of files is never held as one dict."""
+        for chunk in _chunks(discovered):
+            names = [name_of(rel) for _, rel in chunk]
+            marks = ",".join("?" * len(names))
+            known = {row[0]: row[1:] for row in self.db.execute(
+                f"SELECT source_path, size, mtime_ns, content_hash FROM inputs WHERE source_path IN ({marks})", names)}
+            for (path, rel), name in zip(chunk, names):
+                yield path, rel, name, known.get(name)
+
     def transaction(self):
         return _Transaction(self.db)
 
@@ -188,6 +200,7 @@ def _canonical(row) -> Canonical:
     return Canonical(row[0], row[1], row[2], row[3], row[4], row[5], np.frombuffer(row[7], dtype="<u4"))
 
 
-def _chunks(items: list, size: int = 500):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+def _chunks(items: Iterable, size: int = 500):
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

@@ -31,7 +31,7 @@ from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import StateStore
 from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import content_hash, discover, input_of, refusal, source_name
+from pipeline.readers import content_hash, discover, input_of, source_name
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
@@ -177,9 +177,8 @@ class Run:
         config_changed = last_config is None or last_config[0] != summary.config_hash
         todo, fingerprints = [], {}
         unchanged: dict[str, str] = {}  # source name → path relative to the input folder
-        for path, rel, name, previous in store.with_known_inputs(discover(self.input_dir), source_name):
+        for path, rel, reason, name, previous in store.with_known_inputs(discover(self.input_dir), source_name):
             summary.inputs_seen += 1
-            reason = refusal(path, self.input_dir)
             if reason is not None:  # reported on every run, as long as it is there
                 summary.errors.append({"source_path": name, "reason": reason})
                 continue

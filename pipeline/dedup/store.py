@@ -149,16 +149,16 @@ class StateStore:
                 f"SELECT source_path FROM copies WHERE canonical_source_path IN ({marks})", chunk))
         return found
 
-    def with_known_inputs(self, discovered: Iterable[tuple[Path, str]], name_of: Callable[[str], str]):
-        """Yields (path, rel, name, (size, mtime_ns, content_hash) or None) for each discovered input,
-        looked up a chunk at a time: a crawl of millions of files is never held as one dict."""
+    def with_known_inputs(self, discovered: Iterable[tuple], name_of: Callable[[str], str]):
+        """Yields (*found, name, (size, mtime_ns, content_hash) or None) for each discovered input, found
+        (path, rel, …), looked up a chunk at a time: a crawl of millions of files is never held as one dict."""
         for chunk in _chunks(discovered):
-            names = [name_of(rel) for _, rel in chunk]
+            names = [name_of(found[1]) for found in chunk]
             marks = ",".join("?" * len(names))
             known = {row[0]: row[1:] for row in self.db.execute(
                 f"SELECT source_path, size, mtime_ns, content_hash FROM inputs WHERE source_path IN ({marks})", names)}
-            for (path, rel), name in zip(chunk, names):
-                yield path, rel, name, known.get(name)
+            for found, name in zip(chunk, names):
+                yield *found, name, known.get(name)
 
     def transaction(self):
         return _Transaction(self.db)

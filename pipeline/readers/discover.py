@@ -27,22 +27,35 @@ _GZIP_MAGIC = b"\x1f\x8b"
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 
 
-def discover(input_dir: Path) -> Iterator[tuple[Path, str]]:
-    """Yields (path, path relative to input_dir) of every file below input_dir, sorted; see refusal().
+def discover(input_dir: Path) -> Iterator[tuple[Path, str, str | None]]:
+    """Yields (path, path relative to input_dir, refusal reason or None) of every file below input_dir:
+    a folder's files in name order, then its folders; see refusal().
 
     Hidden files are skipped. Linked folders are not walked: those inside input_dir are walked where
-    they are, and those leaving it are yielded like files, so that the run reports them.
+    they are, and those leaving it are yielded like files, so that the run reports them. A plain
+    regular file needs no further check: its directory entry already tells.
     """
     root = input_dir.resolve()
-    for dirpath, dirnames, filenames in os.walk(root):
-        folder = Path(dirpath)
-        leaving = [d for d in dirnames if (folder / d).is_symlink() and not _inside(folder / d, root)]
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and not (folder / d).is_symlink())
-        for name in sorted(filenames + leaving):
-            if name.startswith("."):
-                continue
-            path = folder / name
-            yield path, path.relative_to(root).as_posix()
+    folders = [(root, "")]  # and their paths relative to root, with a trailing /
+    while folders:
+        folder, prefix = folders.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted((entry for entry in scan if not entry.name.startswith(".")), key=lambda e: e.name)
+        except OSError as err:
+            yield folder, prefix.rstrip("/"), f"cannot read folder: {err.strerror or err}"
+            continue
+        below = []
+        for entry in entries:
+            path = folder / entry.name
+            if entry.is_dir(follow_symlinks=False):
+                below.append((path, f"{prefix}{entry.name}/"))
+            elif entry.is_symlink() and entry.is_dir() and _inside(path, root):
+                continue  # walked where it is
+            else:
+                plain = entry.is_file(follow_symlinks=False)
+                yield path, prefix + entry.name, None if plain else refusal(path, root)
+        folders.extend(reversed(below))
 
 
 def source_name(rel: str) -> str:

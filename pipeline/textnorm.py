@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
+from pipeline.derived import kept_on_disk
 
 # Bullet glyphs that text browsers and sites put before list items.
 BULLET_CHARS = "•·●○◦▪▫■□◆◇►▸▶➢➤★☆✓✔-*+"
@@ -23,12 +26,15 @@ _DIGITS_RE = re.compile(r"\d")
 _FREQUENT_FOLDED_MARKS = ("\n", " ", ",", "。", "、")
 
 
+def _opencc_characters() -> Path:
+    """OpenCC's traditional → simplified character dictionary, found without importing OpenCC."""
+    return Path(importlib.util.find_spec("opencc").origin).parent / "dictionary" / "TSCharacters.txt"
+
+
 @lru_cache(maxsize=1)
 def t2s_table() -> dict[int, str]:
     """Traditional→simplified character table, taken from OpenCC's own dictionary."""
-    import opencc
-
-    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    path = _opencc_characters()
     table: dict[int, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         parts = line.split("\t")
@@ -59,6 +65,7 @@ def to_simplified(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
+@kept_on_disk(lambda: [_opencc_characters()])
 def _matching_chars() -> tuple[dict[str, str], dict[str, int], frozenset[str], re.Pattern]:
     """The matching form of every BMP character that is the same alone as in any context.
 

@@ -1,6 +1,8 @@
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 RAW = ROOT / "raw"
 DATA = Path(__file__).resolve().parent / "data"
+
+# Derived tables are cached on disk; the suite starts from an empty cache of its own every time.
+os.environ["PIPELINE_CACHE_DIR"] = tempfile.mkdtemp(prefix="pipeline-cache-")
 
 # The last body sentence of each sample article, read off the dumps by hand.
 SAMPLE_LAST_SENTENCES = {

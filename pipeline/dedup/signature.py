@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from pipeline.derived import kept_on_disk
 from pipeline.textnorm import char_class, to_simplified
 
 NORMALIZER_VERSION = 1
@@ -42,6 +43,7 @@ def _drop_punctuation_early(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
+@kept_on_disk()
 def _early_drop_classes() -> tuple[re.Pattern, re.Pattern]:
     """(punctuation: characters that are punctuation or space before and after NFKC, with no
     combining part; joiner: characters whose NFKC form can join the character before it)."""

@@ -15,6 +15,8 @@ from typing import Iterator
 import rjieba
 from ahocorasick_rs import AhoCorasick
 
+from pipeline.derived import kept_on_disk
+
 _LAW_RE = re.compile(
     r"《([^《》]{1,40}?(?:法|法典|条例|规定|办法|解释|意见|规则|决定|准则|细则|通知))》"
     r"(第[一二三四五六七八九十百千零〇\d]+条(?:第[一二三四五六七八九十\d]+款)?)?"
@@ -45,6 +47,7 @@ def _jieba_folder() -> Path:
 
 
 @lru_cache(maxsize=1)
+@kept_on_disk(lambda: [_jieba_folder() / "analyse" / "idf.txt"])
 def idf_table() -> tuple[dict[str, float], float, float]:
     """jieba's IDF table (word → idf), its median (for words it does not know) and its highest value."""
     path = _jieba_folder() / "analyse" / "idf.txt"
@@ -58,6 +61,7 @@ def idf_table() -> tuple[dict[str, float], float, float]:
 
 
 @lru_cache(maxsize=1)
+@kept_on_disk(lambda: [_jieba_folder() / "dict.txt", Path(resources.files("pipeline.data") / "gazetteer.toml")])
 def place_names() -> frozenset[str]:
     """Places: the segmenter dictionary's place words that end in an administrative suffix, plus provinces."""
     path = _jieba_folder() / "dict.txt"

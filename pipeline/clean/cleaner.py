@@ -26,6 +26,7 @@ _TITLE_NEVER_ENDS = tuple("。,，:：;；")
 _ELLIPSES = ("...", "…")
 _CLOSING_BRACKETS = tuple(")）]")
 _TEASER_LAST_CHARS = (*_ELLIPSES, *_CLOSING_BRACKETS)  # most lines end otherwise and need no closer look
+_CJK_FIRST, _CJK_LAST = "\u4e00", "\u9fff"
 _CJK_HIGH_BYTES = bytes(range(0x4E, 0xA0))
 _SEPARATOR_CHARS = "=-*_~#·.+"
 _SEPARATOR_RE = re.compile(f"^[{re.escape(_SEPARATOR_CHARS)}]{{5,}}$")
@@ -131,7 +132,13 @@ def _is_dated_byline(line: Line) -> bool:
     return line.rule is not None and line.rule.name == "meta_line" and metadata.iso_date(line.norm) is not None
 
 
-def _repeats_title(key: str, title_key: str) -> bool:
+def _repeats_title(norm: str, title_key: str) -> bool:
+    # most body lines lack the title's first character, and so need not be folded: a CJK ideograph
+    # folds from itself only (it has no case, and is neither a digit nor punctuation)
+    first = title_key[0]
+    if _CJK_FIRST <= first <= _CJK_LAST and first not in norm:
+        return False
+    key = fold_matching_form(norm)
     return key == title_key or (key.startswith(title_key) and len(key) <= len(title_key) + 8)
 
 
@@ -262,15 +269,17 @@ class _PartCleaner:
             if line.rule is not None:
                 line.decision = line.rule.name
                 continue
-            key = fold_matching_form(line.norm)
-            if title_key and _repeats_title(key, title_key):
+            if title_key and _repeats_title(line.norm, title_key):
                 line.decision = "title_repeat"
                 continue
-            if line.cls == SHORT and self.template_keys and hash_key(key) in self.template_keys and not self._introduces(i):
+            if line.cls == SHORT and self._is_template(line.norm) and not self._introduces(i):
                 line.decision = "template_line"
                 continue
             line.decision = "body"
             line.role = self._role(line, i)
+
+    def _is_template(self, norm: str) -> bool:
+        return bool(self.template_keys) and hash_key(fold_matching_form(norm)) in self.template_keys
 
     def _introduces(self, i: int) -> bool:
         following = _next_content(self.lines, i + 1)

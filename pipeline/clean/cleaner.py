@@ -160,26 +160,32 @@ def _before_dated_bylines(lines: list[Line]) -> set[int]:
     return found
 
 
+def _is_separator(line: Line) -> bool:
+    return line.cls in (SHORT, PARA) and line.norm[0] in _SEPARATOR_CHARS and _SEPARATOR_RE.match(line.norm) is not None
+
+
 def _split_parts(lines: list[Line]) -> list[list[Line]]:
-    """Several articles in one page: split at separator rows, and at a title followed by its own byline."""
-    parts: list[list[Line]] = [[]]
+    """Several articles in one page: split at separator rows, and at a title followed by its own byline.
+
+    Only those lines can split a page, so only they are visited, with a look for a paragraph between them.
+    """
+    separators = {i for i, line in enumerate(lines) if _is_separator(line)}
+    parts: list[list[Line]] = []
+    start = unseen = 0  # the first line of the current part; the first not yet looked at for a paragraph
     seen_paragraph = False
-    before_byline = _before_dated_bylines(lines)
-    for i, line in enumerate(lines):
-        if line.cls in (SHORT, PARA) and line.norm[0] in _SEPARATOR_CHARS and _SEPARATOR_RE.match(line.norm):
-            line.decision = "article_separator"
-            line.cls = CHROME
-            parts[-1].append(line)
+    for i in sorted(separators | _before_dated_bylines(lines)):
+        seen_paragraph = seen_paragraph or any(line.strong for line in lines[unseen:i])
+        unseen = i
+        if i in separators:
+            lines[i].decision, lines[i].cls = "article_separator", CHROME
+            unseen = i + 1
             if seen_paragraph:
-                parts.append([])
-                seen_paragraph = False
-            continue
-        if seen_paragraph and i in before_byline and _title_like(line):
-            parts.append([])
-            seen_paragraph = False
-        parts[-1].append(line)
-        if not seen_paragraph and line.strong:
-            seen_paragraph = True
+                parts.append(lines[start:i + 1])
+                start, seen_paragraph = i + 1, False
+        elif seen_paragraph and _title_like(lines[i]):
+            parts.append(lines[start:i])
+            start, seen_paragraph = i, False
+    parts.append(lines[start:])
     return [p for p in parts if p]
 
 

@@ -335,8 +335,11 @@ class _PartCleaner:
                     line.decision = "off_topic_block"
 
     def _drop_tail(self, start: int) -> None:
-        kept = [line for line in self.lines[start:] if line.decision == "body"]
-        for line in reversed(kept):
+        # from the end, and no further than the last kept line that is not furniture
+        for i in range(len(self.lines) - 1, start - 1, -1):
+            line = self.lines[i]
+            if line.decision != "body":
+                continue
             if line.bullet or line.numbered:
                 break
             # short leftovers, and long lines that are not prose (tickers, link rows) once the text has ended

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.clean import clean_page, load_rules
+from pipeline.clean.rules import line_finder
 from pipeline.model import Page, PageError
 from pipeline.readers.decode import BinaryContent, decode_bytes
 from pipeline.readers.discover import read_bytes
@@ -115,6 +116,19 @@ def test_no_rule_backtracks_on_a_row_of_its_own_words():
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+
+@SETTINGS
+@given(st.lists(st.one_of(FRAGMENT, st.sampled_from(RULE_WORDS)), max_size=12).map("".join))
+def test_a_rule_split_into_anchored_and_free_alternatives_matches_the_lines_the_whole_pattern_matches(line):
+    for rule in RULES.line_rules:
+        assert bool(line_finder(rule.pattern)(line)) == bool(re.compile(rule.pattern, re.IGNORECASE).search(line)), rule.name
+
+
+def test_patterns_whose_meaning_splitting_would_change_are_searched_whole():
+    for pattern, line, found in [(r"^(a)(c)|(b)\1", "bb", False), (r"(?m)^a|b", "x\na", True), (r"^[|]x|y", "|x", True)]:
+        assert bool(line_finder(pattern)(line)) is found
 
 
 COMPOSING = ["\u0301", "\u0338", "\u3099", "\u309b", "<", "=", "e", "a", "℃", "㎡", "™", "①", "ｅ", "＜", "，", "…",

@@ -26,6 +26,7 @@ _TITLE_NEVER_ENDS = tuple("。,，:：;；")
 _ELLIPSES = ("...", "…")
 _CLOSING_BRACKETS = tuple(")）]")
 _TEASER_LAST_CHARS = (*_ELLIPSES, *_CLOSING_BRACKETS)  # most lines end otherwise and need no closer look
+_CJK_FIRST, _CJK_LAST = "\u4e00", "\u9fff"
 _CJK_HIGH_BYTES = bytes(range(0x4E, 0xA0))
 _SEPARATOR_CHARS = "=-*_~#·.+"
 _SEPARATOR_RE = re.compile(f"^[{re.escape(_SEPARATOR_CHARS)}]{{5,}}$")
@@ -131,7 +132,13 @@ def _is_dated_byline(line: Line) -> bool:
     return line.rule is not None and line.rule.name == "meta_line" and metadata.iso_date(line.norm) is not None
 
 
-def _repeats_title(key: str, title_key: str) -> bool:
+def _repeats_title(norm: str, title_key: str) -> bool:
+    # most body lines lack the title's first character, and so need not be folded: a CJK ideograph
+    # folds from itself only (it has no case, and is neither a digit nor punctuation)
+    first = title_key[0]
+    if _CJK_FIRST <= first <= _CJK_LAST and first not in norm:
+        return False
+    key = fold_matching_form(norm)
     return key == title_key or (key.startswith(title_key) and len(key) <= len(title_key) + 8)
 
 
@@ -153,26 +160,32 @@ def _before_dated_bylines(lines: list[Line]) -> set[int]:
     return found
 
 
+def _is_separator(line: Line) -> bool:
+    return line.cls in (SHORT, PARA) and line.norm[0] in _SEPARATOR_CHARS and _SEPARATOR_RE.match(line.norm) is not None
+
+
 def _split_parts(lines: list[Line]) -> list[list[Line]]:
-    """Several articles in one page: split at separator rows, and at a title followed by its own byline."""
-    parts: list[list[Line]] = [[]]
+    """Several articles in one page: split at separator rows, and at a title followed by its own byline.
+
+    Only those lines can split a page, so only they are visited, with a look for a paragraph between them.
+    """
+    separators = {i for i, line in enumerate(lines) if _is_separator(line)}
+    parts: list[list[Line]] = []
+    start = unseen = 0  # the first line of the current part; the first not yet looked at for a paragraph
     seen_paragraph = False
-    before_byline = _before_dated_bylines(lines)
-    for i, line in enumerate(lines):
-        if line.cls in (SHORT, PARA) and line.norm[0] in _SEPARATOR_CHARS and _SEPARATOR_RE.match(line.norm):
-            line.decision = "article_separator"
-            line.cls = CHROME
-            parts[-1].append(line)
+    for i in sorted(separators | _before_dated_bylines(lines)):
+        seen_paragraph = seen_paragraph or any(line.strong for line in lines[unseen:i])
+        unseen = i
+        if i in separators:
+            lines[i].decision, lines[i].cls = "article_separator", CHROME
+            unseen = i + 1
             if seen_paragraph:
-                parts.append([])
-                seen_paragraph = False
-            continue
-        if seen_paragraph and i in before_byline and _title_like(line):
-            parts.append([])
-            seen_paragraph = False
-        parts[-1].append(line)
-        if not seen_paragraph and line.strong:
-            seen_paragraph = True
+                parts.append(lines[start:i + 1])
+                start, seen_paragraph = i + 1, False
+        elif seen_paragraph and _title_like(lines[i]):
+            parts.append(lines[start:i])
+            start, seen_paragraph = i, False
+    parts.append(lines[start:])
     return [p for p in parts if p]
 
 
@@ -262,15 +275,17 @@ class _PartCleaner:
             if line.rule is not None:
                 line.decision = line.rule.name
                 continue
-            key = fold_matching_form(line.norm)
-            if title_key and _repeats_title(key, title_key):
+            if title_key and _repeats_title(line.norm, title_key):
                 line.decision = "title_repeat"
                 continue
-            if line.cls == SHORT and self.template_keys and hash_key(key) in self.template_keys and not self._introduces(i):
+            if line.cls == SHORT and self._is_template(line.norm) and not self._introduces(i):
                 line.decision = "template_line"
                 continue
             line.decision = "body"
             line.role = self._role(line, i)
+
+    def _is_template(self, norm: str) -> bool:
+        return bool(self.template_keys) and hash_key(fold_matching_form(norm)) in self.template_keys
 
     def _introduces(self, i: int) -> bool:
         following = _next_content(self.lines, i + 1)
@@ -320,8 +335,11 @@ class _PartCleaner:
                     line.decision = "off_topic_block"
 
     def _drop_tail(self, start: int) -> None:
-        kept = [line for line in self.lines[start:] if line.decision == "body"]
-        for line in reversed(kept):
+        # from the end, and no further than the last kept line that is not furniture
+        for i in range(len(self.lines) - 1, start - 1, -1):
+            line = self.lines[i]
+            if line.decision != "body":
+                continue
             if line.bullet or line.numbered:
                 break
             # short leftovers, and long lines that are not prose (tickers, link rows) once the text has ended

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -211,7 +212,7 @@ class LineMatcher:
     def __init__(self, rules: tuple[Rule, ...]):
         self.rules = rules
         self._remembered = lru_cache(maxsize=REMEMBERED_LINES)(self._search)
-        self._patterns = [re.compile(rule.pattern, re.IGNORECASE) for rule in rules]
+        self._finders = [line_finder(rule.pattern) for rule in rules]
         self._unscreened = 0  # bit i: rule i runs on every line it fits
         needed_by: dict[str, int] = {}  # literal without case → bit i: rule i needs it
         cased: dict[int, list[str]] = {}
@@ -258,9 +259,64 @@ class LineMatcher:
             lowest = candidates & -candidates
             candidates ^= lowest
             index = lowest.bit_length() - 1
-            if len(line) <= self.rules[index].max_chars and self._patterns[index].search(line):
+            if len(line) <= self.rules[index].max_chars and self._finders[index](line):
                 return self.rules[index]
         return None
+
+
+def line_finder(pattern: str) -> Callable[[str], object]:
+    """Whether pattern matches somewhere in a line (case aside), as a function.
+
+    A pattern whose alternatives are partly anchored at the line start and partly free (`^a|b`)
+    is tried at every position with all its alternatives. Split, the anchored ones are tried once,
+    at the start, and the engine scans for the first characters of the free ones, which is several
+    times faster. Patterns with inline flags or back-references are left whole: splitting would
+    change what they mean.
+    """
+    whole = re.compile(pattern, re.IGNORECASE)
+    alternatives = _top_level_alternatives(pattern)
+    anchored = [alt[1:] for alt in alternatives if alt.startswith("^")]
+    free = [alt for alt in alternatives if not alt.startswith("^")]
+    if not anchored or not free or _CANNOT_SPLIT_RE.search(pattern):
+        return whole.search
+    at_start = re.compile("|".join(f"(?:{alt})" for alt in anchored), re.IGNORECASE).match
+    anywhere = re.compile("|".join(f"(?:{alt})" for alt in free), re.IGNORECASE).search
+    return lambda line: at_start(line) or anywhere(line)
+
+
+_CANNOT_SPLIT_RE = re.compile(r"\\[1-9]|\(\?[aiLmsux-]|\(\?P=")  # back-references, inline flags
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """pattern split at the | outside groups and character classes."""
+    alternatives, start, depth, index = [], 0, 0, 0
+    while index < len(pattern):
+        ch = pattern[index]
+        if ch == "\\":
+            index += 1
+        elif ch == "[":
+            index = _class_end(pattern, index)
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            alternatives.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    return [*alternatives, pattern[start:]]
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index of the ] that closes the character class opened at start (a ] first in it is a literal)."""
+    index = start + 1
+    if pattern.startswith("^", index):
+        index += 1
+    if pattern.startswith("]", index):
+        index += 1
+    while index < len(pattern) and pattern[index] != "]":
+        index += 2 if pattern[index] == "\\" else 1
+    return index
 
 
 def _overlap_closure(needed_by: dict[str, int]) -> dict[str, int]:

@@ -148,7 +148,7 @@ class Run:
                 self._stage("fold", summary)
                 processed = {source_name(rel) for rel in todo}
                 if dedup is not None:
-                    bands, rows = band_layout(dedup)
+                    bands, rows = context.band_layout
                     store.forget_sources(sorted(processed), lambda signature: band_keys(signature, bands, rows))
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:

@@ -29,20 +29,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pipeline"
 
 
-def kept_on_disk(data_files: Callable[[], Iterable[Path]] = tuple) -> Callable[[Callable[[], T]], Callable[[], T]]:
-    """Decorates a function of no arguments deriving a picklable table. The cached copy is used as long
-    as the function's module, the data_files() it reads (by size and time) and the Python version are
-    unchanged."""
-    def decorate(derive: Callable[[], T]) -> Callable[[], T]:
+def kept_on_disk(data_files: Callable[[], Iterable[Path]] = tuple) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorates a function deriving a picklable table from arguments with a stable repr (none, or plain
+    values and dataclasses). The cached copy for the same arguments is used as long as the function's
+    module, the data_files() it reads (by size and time) and the Python version are unchanged."""
+    def decorate(derive: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(derive)
-        def cached() -> T:
-            path = cache_dir() / f"{derive.__module__}.{derive.__qualname__}-{_fingerprint(derive, data_files())}.pickle"
+        def cached(*args) -> T:
+            fingerprint = _fingerprint(derive, data_files(), repr(args) if args else "")
+            path = cache_dir() / f"{derive.__module__}.{derive.__qualname__}-{fingerprint}.pickle"
             try:
                 with open(path, "rb") as handle:
                     return pickle.load(handle)
             except Exception:  # noqa: BLE001 - missing, partly written or unreadable: derive it again
                 pass
-            table = derive()
+            table = derive(*args)
             _store(path, table)
             return table
 
@@ -51,8 +52,8 @@ def kept_on_disk(data_files: Callable[[], Iterable[Path]] = tuple) -> Callable[[
     return decorate
 
 
-def _fingerprint(derive: Callable, data_files: Iterable[Path]) -> str:
-    digest = hashlib.sha1(f"{sys.version}\0{unicodedata.unidata_version}".encode())
+def _fingerprint(derive: Callable, data_files: Iterable[Path], arguments: str) -> str:
+    digest = hashlib.sha1(f"{sys.version}\0{unicodedata.unidata_version}\0{arguments}".encode())
     digest.update(Path(sys.modules[derive.__module__].__file__).read_bytes())
     for path in data_files:
         stat = path.stat()

@@ -11,6 +11,7 @@ import heapq
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from contextlib import ExitStack
@@ -128,11 +129,12 @@ class Run:
                 store.check_settings(Signer(dedup.ngram, dedup.num_perm, dedup.seed).settings()
                                      | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)})
             run_id = new_run_id(store)
+            takes_over = run_id == store.unfinished_run()
             summary = RunSummary(run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                  input_dir=str(self.input_dir.resolve()), out_dir=str(self.out_dir),
                                  config_hash=self.config.content_hash(), executor=self.config.executor)
             store.start_run(run_id, summary.started_at, summary.config_hash)
-            todo, fingerprints = self._select_inputs(store, summary)
+            todo, fingerprints, known = self._select_inputs(store, summary)
             log.info("%d input(s) to process, %d unchanged", len(todo), summary.inputs_unchanged)
             # A night with a few new files is not worth starting worker processes (each loads dictionaries).
             workers = self.config.worker_count if len(todo) > SMALL_RUN_FILES else 1
@@ -146,14 +148,19 @@ class Run:
             # id, redoes the same inputs and writes what this run would have written.
             with store.transaction():
                 self._stage("fold", summary)
-                processed = {source_name(rel) for rel in todo}
+                # Only inputs an earlier run saw have records, canonicals and copies to replace; a killed
+                # run taken over may have written outputs of inputs the store does not know yet.
+                reprocessed = {source_name(rel) for rel in todo}
+                if not takes_over:
+                    reprocessed &= known
                 if dedup is not None:
-                    bands, rows = context.band_layout
-                    store.forget_sources(sorted(processed), lambda signature: band_keys(signature, bands, rows))
+                    if reprocessed:
+                        bands, rows = context.band_layout
+                        store.forget_sources(sorted(reprocessed), lambda signature: band_keys(signature, bands, rows))
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
                     folded = FoldResult([None] * len(signed), [None] * len(signed), [], [])
-                self._finish(signed, folded, spool, processed, fingerprints, store, summary, run_id)
+                self._finish(signed, folded, spool, reprocessed, fingerprints, store, summary, run_id)
         finally:
             if executor is not None:
                 executor.close()
@@ -171,21 +178,25 @@ class Run:
         if self.on_stage is not None:
             self.on_stage(name)
 
-    def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[str], dict]:
+    def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[str], dict, set[str]]:
+        """The inputs to process (relative paths), the fingerprints to remember of them, and the names of
+        those an earlier run already processed."""
         self._stage("select_inputs", summary)
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
-        todo, fingerprints = [], {}
+        todo, fingerprints, known = [], {}, set()
         unchanged: dict[str, str] = {}  # source name → path relative to the input folder
         for path, rel, reason, name, previous in store.with_known_inputs(discover(self.input_dir), source_name):
             summary.inputs_seen += 1
             if reason is not None:  # reported on every run, as long as it is there
                 summary.errors.append({"source_path": name, "reason": reason})
                 continue
+            if previous is not None:
+                known.add(name)
             if self.full or config_changed:
                 previous = None
             try:
-                stat = path.stat()
+                stat = os.stat(path)
                 if previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
                     unchanged[name] = rel
                     continue
@@ -204,7 +215,7 @@ class Run:
             todo.append(unchanged.pop(name))
         summary.inputs_unchanged = len(unchanged)
         summary.inputs_processed = len(todo)
-        return todo, fingerprints
+        return todo, fingerprints, known
 
     def _learn_templates(self, batches, executor, run_id: str, dedup, summary: RunSummary) -> StageContext:
         # Template evidence needs the whole batch of inputs: a first pass counts short-line keys, and

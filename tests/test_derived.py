@@ -40,3 +40,17 @@ def test_a_damaged_or_unwritable_cache_only_means_deriving_again(tmp_path, monke
     (tmp_path / "blocked").write_text("a file where the folder should be", encoding="utf-8")
     monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "blocked"))
     assert table() == {"rows": ["征信"]} and len(calls) == 3
+
+
+def test_a_table_derived_from_arguments_is_kept_per_argument(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPELINE_CACHE_DIR", str(tmp_path / "cache"))
+    calls = []
+
+    @kept_on_disk()
+    def rows_of(threshold):
+        calls.append(threshold)
+        return {"bands": int(1 / threshold)}
+
+    assert [rows_of(0.3), rows_of(0.5), rows_of(0.3), rows_of(0.5)] == [{"bands": 3}, {"bands": 2}] * 2
+    assert calls == [0.3, 0.5]
+    assert len(list((tmp_path / "cache").iterdir())) == 2

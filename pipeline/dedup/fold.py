@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from pipeline.derived import kept_on_disk
 from pipeline.dedup.signature import Signer, exact_key, normalize_body
 from pipeline.dedup.store import Canonical, StateStore
 
@@ -88,11 +89,13 @@ class FoldResult:
 
 
 @lru_cache(maxsize=8)
+@kept_on_disk()
 def band_layout(settings: DedupSettings) -> tuple[int, int]:
     """(bands, rows) minimizing false positives and negatives at the threshold, as datasketch chooses them.
 
-    Cached: the search integrates numerically (about 65 ms). Computed where the run starts and handed
-    to the workers, which so never load datasketch and SciPy (a second and 70 MB each)."""
+    Kept on disk: the search integrates numerically with SciPy, and importing datasketch and SciPy
+    alone takes most of a second of every run. Computed where the run starts and handed to the
+    workers, which so never load them (70 MB each)."""
     from datasketch.lsh import _optimal_param
 
     return _optimal_param(settings.threshold, settings.num_perm, 0.5, 0.5)

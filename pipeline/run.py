@@ -14,11 +14,13 @@ import math
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -238,7 +240,7 @@ class Run:
         run_dir = self.out_dir / "runs" / context.run_id
         signatures: list[Signatures] = []
         slowest: list[tuple[float, str]] = []
-        writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA)
+        writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False)
         try:
             with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
                 for result in executor.map(process_batch, batches, context):
@@ -276,8 +278,9 @@ class Run:
     def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], fingerprints: dict,
                 store: StateStore, summary: RunSummary, run_id: str) -> None:
         self._stage("write", summary)
-        prior_duplicates = [row for row in read_parquet_rows(self.out_dir / "duplicates.parquet")
-                            if input_of(row["source_path"]) not in reprocessed]
+        prior_duplicates, dropped_duplicates = [], []
+        for row in read_parquet_rows(self.out_dir / "duplicates.parquet"):
+            (dropped_duplicates if input_of(row["source_path"]) in reprocessed else prior_duplicates).append(row)
         duplicates = []
         for i in range(len(signed)):
             canonical_id, canonical_path = folded.canonical_record_id[i], folded.canonical_source_path[i]
@@ -290,7 +293,9 @@ class Run:
         all_duplicates = prior_duplicates + duplicates
         copies = {(d["source_path"], d["part"]) for d in duplicates}
         store.add_copies({(input_of(d["source_path"]), input_of(d["canonical_source_path"])) for d in duplicates})
-        first_seen = self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), summary, run_id)
+        regrouped = {d["canonical_record_id"] for d in duplicates + dropped_duplicates}
+        first_seen = self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
+                                         summary, run_id)
         spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id
         summary.duplicates_new = len(duplicates)
@@ -324,57 +329,88 @@ class Run:
         write_text(self.out_dir / "latest_run", run_id + "\n")
 
     def _write_records(self, spool: Path, reprocessed: set[str], copies: set, sources: dict[str, list[str]],
-                       summary: RunSummary, run_id: str) -> dict[str, str]:
+                       regrouped: set[str], summary: RunSummary, run_id: str) -> dict[str, str]:
         """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records.
 
-        Returns the earlier first_seen_run of the reprocessed inputs' records: one that comes out again keeps it.
+        An earlier record's duplicate_sources and dup_count are looked up again only if it is one of the
+        regrouped canonicals (copies were folded into it or taken away this run). Returns the earlier
+        first_seen_run of the reprocessed inputs' records: one that comes out again keeps it.
         """
         seen: set[str] = set()
         first_seen: dict[str, str] = {}
+        regrouped_ids = pa.array(sorted(regrouped), pa.string())
 
-        def fresh(table: pa.Table, keep: list[bool]) -> pa.Table:
-            ids = table.column("record_id").to_pylist()
-            mask = []
-            for record_id, wanted in zip(ids, keep):
-                kept = wanted and record_id not in seen
-                mask.append(kept)
-                if kept:
-                    seen.add(record_id)
+        def fresh(table: pa.Table, keep: list[bool] | None) -> pa.Table:
+            """The rows to keep that are not already written, with their copies looked up if need be
+            (keep None: every row, none of them written, each looked up)."""
+            if keep is None:
+                mask = [record_id not in seen for record_id in table.column("record_id").to_pylist()]
+            else:
+                mask = [wanted and record_id not in seen
+                        for record_id, wanted in zip(table.column("record_id").to_pylist(), keep)]
             table = table.filter(pa.array(mask, pa.bool_()))
-            dup_sources = [sources.get(record_id, []) for record_id in table.column("record_id").to_pylist()]
-            table = _replace(table, "duplicate_sources", pa.array(dup_sources, pa.list_(pa.string())))
-            return _replace(table, "dup_count", pa.array([len(s) for s in dup_sources], pa.int64()))
+            ids = table.column("record_id")
+            seen.update(ids.to_pylist())
+            if keep is None:
+                looked_up = np.arange(table.num_rows)
+            else:
+                looked_up = pc.indices_nonzero(pc.is_in(ids, value_set=regrouped_ids)).to_numpy()
+            if not len(looked_up):
+                return table
+            dup_sources = [sources.get(record_id, []) for record_id in pc.take(ids, looked_up).to_pylist()]
+            table = _with_rows(table, "duplicate_sources", looked_up, pa.array(dup_sources, pa.list_(pa.string())))
+            return _with_rows(table, "dup_count", looked_up, pa.array([len(s) for s in dup_sources], pa.int64()))
 
-        with ExitStack() as stack:
+        with ExitStack() as stack, ThreadPoolExecutor(max_workers=3) as threads:
+            writing: list = []
+
+            def write(sinks: list, table: pa.Table) -> None:
+                """Each file in its own thread (the writers encode and compress outside the GIL), while
+                the next batch is read; a batch's writes end before the next batch's begin."""
+                for done in writing:
+                    done.result()
+                writing[:] = [threads.submit(sink.write, table) for sink in sinks]
+
             cumulative = [stack.enter_context(ParquetSink(self.out_dir / "records.parquet", RECORD_SCHEMA)),
                           stack.enter_context(CsvSink(self.out_dir / "records.csv", RECORD_SCHEMA))]
             if self.config.jsonl:
                 cumulative.append(stack.enter_context(JsonlSink(self.out_dir / "records.jsonl")))
             this_run = stack.enter_context(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
             for table in read_parquet_batches(self.out_dir / "records.parquet"):
-                keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
-                for record_id, run, kept in zip(table.column("record_id").to_pylist(),
-                                                table.column("first_seen_run").to_pylist(), keep):
-                    if not kept:
-                        first_seen[record_id] = run
-                table = fresh(table, keep)
-                for sink in cumulative:
-                    sink.write(table)
+                keep = [True] * table.num_rows
+                if reprocessed:
+                    keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
+                    for record_id, run, kept in zip(table.column("record_id").to_pylist(),
+                                                    table.column("first_seen_run").to_pylist(), keep):
+                        if not kept:
+                            first_seen[record_id] = run
+                write(cumulative, fresh(table, keep))
             for table in read_parquet_batches(spool):
                 parts = table.column("part").to_pylist()
-                keep = [(path, part) not in copies for path, part in zip(table.column("source_path").to_pylist(), parts)]
-                table = fresh(table, keep)
+                table = table.filter(pa.array([(path, part) not in copies for path, part in
+                                               zip(table.column("source_path").to_pylist(), parts)], pa.bool_()))
+                table = fresh(table, None)
                 runs = [first_seen.get(record_id, run_id) for record_id in table.column("record_id").to_pylist()]
                 table = _replace(table, "first_seen_run", pa.array(runs, pa.string()))
                 summary.records_new += table.num_rows
-                for sink in [*cumulative, this_run]:
-                    sink.write(table)
+                write([*cumulative, this_run], table)
+            write([], None)
         summary.records_total = len(seen)
         return first_seen
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:
     return table.set_column(table.schema.get_field_index(name), name, column)
+
+
+def _with_rows(table: pa.Table, name: str, rows: np.ndarray, values: pa.Array) -> pa.Table:
+    """The table with column name's cells at rows (ascending) replaced by values."""
+    if len(rows) == table.num_rows:
+        return _replace(table, name, values)
+    index = np.arange(table.num_rows)
+    index[rows] = table.num_rows + np.arange(len(rows))
+    column = table.column(name).combine_chunks()
+    return _replace(table, name, pc.take(pa.concat_arrays([column, values.cast(column.type)]), index))
 
 
 def _duplicate_sources(duplicates: list[dict]) -> dict[str, list[str]]:

@@ -53,6 +53,10 @@ def test_copies_in_a_second_run_fold_into_the_first_runs_records(tmp_path):
         assert truth[canonical] == truth[row["source_path"]]
         assert canonical.endswith("_c00.txt") and row["canonical_record_id"] == first_ids[canonical]
     assert second["dup_count"].astype(int).sum() == len(copies)
+    # the first run's records, written again, now name the copies folded into them
+    named = duplicates.groupby("canonical_record_id")["source_path"].apply(lambda paths: ";".join(sorted(paths)))
+    assert dict(zip(second["record_id"], second["duplicate_sources"])) == {
+        record_id: named.get(record_id, "") for record_id in second["record_id"]}
 
 
 def test_other_dedup_settings_stop_with_a_clear_message(tmp_path, sample_run):

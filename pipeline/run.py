@@ -145,6 +145,7 @@ class Run:
             context = self._learn_templates(batches, executor, run_id, dedup, summary)
             spool = self.out_dir / f".spool-{run_id}.parquet"
             signed = self._process(batches, executor, context, summary, spool, fingerprints)
+            executor.release_workers()
             # The run's changes to the state store are one transaction, committed after every output file
             # is written: a run killed earlier leaves the store as it was, and the rerun, taking over its
             # id, redoes the same inputs and writes what this run would have written.

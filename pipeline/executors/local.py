@@ -50,6 +50,11 @@ class LocalExecutor:
 
     band_buckets = staticmethod(band_buckets)
 
+    def release_workers(self) -> None:
+        """The per-document stages are done: the worker processes (a few hundred MB each) go before the
+        fold and the writes, which run here."""
+        self.close()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)

@@ -2,8 +2,8 @@
 
 Signatures travel as columns (`Signatures`: one row per record, numpy arrays), so a million records
 cost a few hundred megabytes, not a million Python objects. Candidate buckets come from grouping
-(band key, row) pairs; that grouping is the only step that needs every record at once, and an
-executor may run it as a distributed shuffle (`band_buckets` is the local version).
+the records by band key, band by band; that grouping is the only step that needs every record at
+once, and an executor may run it as a distributed shuffle (`band_buckets` is the local version).
 
 A copy whose article already has a canonical record from an earlier run is folded into it; that
 record keeps its id. Within a run the canonical is the most complete body, then the smallest
@@ -138,24 +138,23 @@ def sign(items: list[Item], settings: DedupSettings, layout: tuple[int, int]) ->
 
 
 def shared_bands(keys: np.ndarray, rows: np.ndarray):
-    """Yields the rows (ascending) of every band key held by two or more rows.
-
-    (key, row) pairs are packed into one int64 and sorted in place: no per-pair Python objects,
-    which matters at twenty band keys per record.
-    """
-    packed = (keys.astype(np.int64) << 32) | rows.astype(np.int64)
-    packed.sort()
-    key_of = packed >> 32
-    starts = np.flatnonzero(np.r_[True, key_of[1:] != key_of[:-1]])
-    ends = np.r_[starts[1:], len(packed)]
-    members = packed & 0xFFFFFFFF
-    for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
-        yield tuple(members[start:end].tolist())
+    """Yields the rows (ascending) of every key held by two or more rows."""
+    order = np.lexsort((rows, keys))
+    keys, rows = keys[order], rows[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    shared = ends - starts > 1
+    for start, end in zip(starts[shared], ends[shared]):
+        yield tuple(rows[start:end].tolist())
 
 
 def band_buckets(keys: np.ndarray, rows: np.ndarray) -> set[tuple[int, ...]]:
-    """The local grouping: every distinct bucket of candidate rows."""
-    return set(shared_bands(keys, rows))
+    """The local grouping: every distinct bucket of candidate rows. keys has a column per band; a band
+    at a time, the sort needs memory for one key per record, not twenty."""
+    buckets: set[tuple[int, ...]] = set()
+    for column in keys.T:
+        buckets.update(shared_bands(column, rows))
+    return buckets
 
 
 class _UnionFind:
@@ -193,8 +192,7 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
     def verified(a: int, b: int) -> bool:
         return np.count_nonzero(matrix[a] == matrix[b]) >= threshold
 
-    keys = signed.bands[representatives].ravel() if n else np.zeros(0, np.int64)
-    for bucket in group(keys, np.repeat(representatives, signed.bands.shape[1] if n else 0)):
+    for bucket in group(signed.bands[representatives], representatives):
         members = sorted(bucket, key=lambda i: rank[i])
         heads = members if len(members) <= BUCKET_ALL_PAIRS_MAX else members[:BUCKET_ALL_PAIRS_MAX]
         for pos, a in enumerate(heads):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started_at TEXT, confi
 CREATE TABLE IF NOT EXISTS copies (source_path TEXT NOT NULL, canonical_source_path TEXT NOT NULL,
     PRIMARY KEY (canonical_source_path, source_path)) WITHOUT ROWID;
 """
+
+
+BAND_ROWS_PER_INSERT = 100_000
 
 
 class SettingsMismatch(RuntimeError):
@@ -105,10 +108,10 @@ class StateStore:
                 found[row[0]] = _canonical(row)
         return found
 
-    def add_canonicals(self, rows: list[tuple[str, str, int, str, int, str, np.ndarray, list[int]]]) -> None:
+    def add_canonicals(self, rows: Iterable[tuple[str, str, int, str, int, str, np.ndarray, Sequence[int]]]) -> None:
         """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature, band_keys)."""
         with self.transaction():
-            band_rows = []
+            keys, ids = [], []
             for record_id, source_path, part, run_id, chars, exact, signature, bands in rows:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO canonical (record_id, source_path, part, first_seen_run, char_count,"
@@ -116,10 +119,19 @@ class StateStore:
                     (record_id, source_path, int(part), run_id, int(chars), exact, signature.astype("<u4").tobytes()),
                 )
                 if cursor.rowcount:
-                    band_rows.extend((int(key), cursor.lastrowid) for key in bands)
-            # In key order the band B-tree grows at its end instead of splitting pages all over.
-            band_rows.sort()
-            self.db.executemany("INSERT OR IGNORE INTO band VALUES (?, ?)", band_rows)
+                    keys.append(np.asarray(bands, np.int64))
+                    ids.append(cursor.lastrowid)
+            if not ids:
+                return
+            # As arrays, not a tuple per band row (21 per record). In key order the band B-tree grows at
+            # its end instead of splitting pages all over.
+            key_column = np.concatenate(keys)
+            id_column = np.repeat(np.array(ids, np.int64), len(keys[0]))
+            order = np.lexsort((id_column, key_column))
+            for start in range(0, len(order), BAND_ROWS_PER_INSERT):
+                chunk = order[start:start + BAND_ROWS_PER_INSERT]
+                self.db.executemany("INSERT OR IGNORE INTO band VALUES (?, ?)",
+                                    zip(key_column[chunk].tolist(), id_column[chunk].tolist()))
 
     def forget_sources(self, paths: list[str], keys_of: Callable[[np.ndarray], list[int]]) -> None:
         """Drops the canonicals and copy links of inputs being reprocessed (archives by member); keys_of gives

@@ -54,8 +54,11 @@ class DaskExecutor:
     def band_buckets(self, keys: np.ndarray, rows: np.ndarray) -> set[tuple[int, ...]]:
         import dask.dataframe as dd
 
-        partitions = max(self.slots, len(keys) // ROWS_PER_PARTITION + 1)
-        table = pd.DataFrame({"key": keys.astype(np.int64), "row": rows.astype(np.int64)})
+        # One key column: the band number above the band's 32-bit key, so equal keys of two bands stay apart.
+        bands = np.arange(keys.shape[1], dtype=np.int64)
+        tagged = (bands << 32) | (keys.astype(np.int64) & 0xFFFFFFFF)
+        partitions = max(self.slots, tagged.size // ROWS_PER_PARTITION + 1)
+        table = pd.DataFrame({"key": tagged.ravel(), "row": np.repeat(rows.astype(np.int64), keys.shape[1])})
         frame = dd.from_pandas(table, npartitions=partitions, sort=False)
         buckets = frame.shuffle(on="key", npartitions=partitions).map_partitions(_partition_buckets, meta=_BUCKETS_META)
         return set(self.client.compute(buckets).result()["rows"])

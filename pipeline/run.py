@@ -318,11 +318,10 @@ class Run:
             shutil.copyfile(run_dir / "removed.csv", tmp)
         if folded.new_canonicals:
             store.add_canonicals(
-                (signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
-                 first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
-                 signed.matrix[i], signed.bands[i])
-                for i in folded.new_canonicals
-            )
+                ((signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
+                  first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
+                  signed.matrix[i]) for i in folded.new_canonicals),
+                signed.bands[folded.new_canonicals])
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
                              [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items()) if fp[2] is not None])
         store.finish_run(run_id)

@@ -136,7 +136,7 @@ def sign(items: list[Item], settings: DedupSettings, layout: tuple[int, int]) ->
         [i.record_id for i in items], [i.source_path for i in items],
         np.array([i.part for i in items], np.int32), np.array([i.char_count for i in items], np.int64),
         np.array(exact, np.uint64), np.array(signatures, np.uint32).reshape(len(items), settings.num_perm),
-        np.array(keys, np.int64).reshape(len(items), bands),
+        np.array(keys, np.int32).reshape(len(items), bands),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -108,25 +108,24 @@ class StateStore:
                 found[row[0]] = _canonical(row)
         return found
 
-    def add_canonicals(self, rows: Iterable[tuple[str, str, int, str, int, str, np.ndarray, Sequence[int]]]) -> None:
-        """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature, band_keys)."""
+    def add_canonicals(self, rows: Iterable[tuple[str, str, int, str, int, str, np.ndarray]], bands: np.ndarray) -> None:
+        """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature); bands: their
+        band keys, a row each."""
         with self.transaction():
-            keys, ids = [], []
-            for record_id, source_path, part, run_id, chars, exact, signature, bands in rows:
+            ids = np.full(len(bands), -1, np.int64)
+            for k, (record_id, source_path, part, run_id, chars, exact, signature) in enumerate(rows):
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO canonical (record_id, source_path, part, first_seen_run, char_count,"
                     " exact_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (record_id, source_path, int(part), run_id, int(chars), exact, signature.astype("<u4").tobytes()),
                 )
                 if cursor.rowcount:
-                    keys.append(np.asarray(bands, np.int64))
-                    ids.append(cursor.lastrowid)
-            if not ids:
-                return
+                    ids[k] = cursor.lastrowid
+            inserted = ids >= 0
             # As arrays, not a tuple per band row (21 per record). In key order the band B-tree grows at
             # its end instead of splitting pages all over.
-            key_column = np.concatenate(keys)
-            id_column = np.repeat(np.array(ids, np.int64), len(keys[0]))
+            key_column = bands[inserted].astype(np.int64).ravel()
+            id_column = np.repeat(ids[inserted], bands.shape[1])
             order = np.lexsort((id_column, key_column))
             for start in range(0, len(order), BAND_ROWS_PER_INSERT):
                 chunk = order[start:start + BAND_ROWS_PER_INSERT]

@@ -59,6 +59,7 @@ EXPECTED_RECORDS = {
     "big5_unlabeled.txt": ("big5hkscs", "消費者債務清理條例"),
     "utf8_labeled_gb2312.html": ("utf-8", ARTICLE_END),
     "gbk_labeled_utf8.html": ("gb18030", ARTICLE_END),
+    "big5_labeled_gb2312.html": ("big5hkscs", "銀行不能自己直接從您的薪水中扣款"),
     "unclosed_tags.html": ("utf-8", ARTICLE_END),
     "tag_soup.html": ("utf-8", ARTICLE_END),
     "two_gzip_members.txt.gz": ("utf-8", SAMPLE_LAST_SENTENCES["004_ca42f5a0b652b792.txt"]),
@@ -162,6 +163,7 @@ def test_inputs_that_are_fine_after_all_give_their_records(bad_run):
         assert not CONTROL_CHARACTERS & set(records.loc[path, "answer"] + records.loc[path, "title"]), path
         assert "\ufffd" not in records.loc[path, "answer"], path
     assert records.loc["unclosed_tags.html", "title"] == "网贷逾期后被上门催收怎么办？"
+    assert records.loc["big5_labeled_gb2312.html", "title"] == "信用貸款逾期，銀行可以直接扣我薪水嗎？"
     assert "[1;31m" not in records.loc["control_characters.txt", "answer"]
     assert "secret" not in " ".join(records.index)  # the file behind the leaving links was never read
 

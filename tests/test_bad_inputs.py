@@ -2,19 +2,26 @@
 
 The small files live in tests/data/bad_inputs/ (rebuilt by make_bad_inputs.py there); the large
 ones (a file over the size limit, a page over the page limit, gzip and WARC bombs), links and a
-pipe are made here, in a temporary folder.
+pipe are made here, in a temporary folder, and so is a WARC archive over the file limit (read all the same).
 """
 
+import gzip
+import hashlib
+import importlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tracemalloc
 import zlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pipeline.model import Page
+from pipeline.readers import content_hash, read_source
 from pipeline.readers.discover import MAX_FILE_BYTES, MAX_INFLATED_BYTES, MAX_PAGE_BYTES
 from tests.conftest import DATA, RAW, ROOT, SAMPLE_LAST_SENTENCES, latest_summary, read_records
 
@@ -172,3 +179,34 @@ def test_huge_files_and_bombs_keep_memory_bounded(bad_run):
     _, _, _, peak, baseline_peak = bad_run
     print(f"peak memory: {peak} MiB with the bad inputs, {baseline_peak} MiB on the five samples")
     assert peak < baseline_peak + 250
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["warc", "warc.gz"])
+def test_a_warc_over_the_file_limit_is_streamed_record_by_record(tmp_path, monkeypatch, gzipped):
+    # a crawl archive of a gigabyte, scaled down: the file limit lowered, the dev-set crawl repeated past it
+    crawl = (DATA / "html_devset" / "archive" / "crawl.warc.gz").read_bytes()
+    responses = len(json.loads((DATA / "html_devset" / "archive" / "crawl.json").read_text(encoding="utf-8")))
+    copy = crawl if gzipped else gzip.decompress(crawl)
+    limit = 256 * 1024
+    # the package exports a function named discover, which hides the module of that name
+    monkeypatch.setattr(importlib.import_module("pipeline.readers.discover"), "MAX_FILE_BYTES", limit)
+    path = tmp_path / ("crawl.warc.gz" if gzipped else "crawl.warc")
+    path.write_bytes(copy)
+    list(read_source(path, path.name))  # imports and caches filled first: they are not the archive's memory
+    copies = 8 * limit // len(copy) + 1
+    path.write_bytes(copy * copies)
+
+    names = set()
+    tracemalloc.start()
+    try:
+        for item in read_source(path, path.name):
+            assert isinstance(item, Page) and item.input_format == "warc", item
+            names.add(item.source_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(names) == copies * responses
+    size = path.stat().st_size
+    # read whole, the archive alone would take its size; streamed, a record or two at a time
+    assert size > 8 * limit and peak < size // 4, f"peak {peak} bytes reading a {size}-byte archive"
+    assert content_hash(path) == hashlib.sha1(path.read_bytes()).hexdigest()

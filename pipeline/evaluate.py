@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.clean import clean_page, load_rules
+from pipeline.clean.dom import trafilatura_body
 from pipeline.clean.templates import learn_template_keys
 from pipeline.model import Page
 from pipeline.readers.discover import read_source
@@ -71,15 +72,9 @@ def evaluate_dir(gold_dir: Path, baseline: bool = False, rules=None) -> list[Doc
         if baseline:
             doc.scores["keep-all"] = score(page.text, gold)
             if page.html is not None:
-                doc.scores["trafilatura"] = score(_trafilatura(page.html), gold)
+                doc.scores["trafilatura"] = score(trafilatura_body(page.html), gold)
         report.append(doc)
     return report
-
-
-def _trafilatura(html: str) -> str:
-    import trafilatura
-
-    return trafilatura.extract(html, include_comments=False, include_tables=True) or ""
 
 
 def mean(report: list[DocScore], system: str) -> Score:

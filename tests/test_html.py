@@ -38,6 +38,7 @@ def test_page_metadata_matches_the_labels(page_records, labels_path):
     record = page_records[labels_path.stem + ".html"]
     assert _mismatches(record, labels) == []
     assert record["input_format"] == "html"
+    assert "trafilatura_body" not in record["flags"]  # the DOM path found every dev-set article
 
 
 def test_warc_records_carry_page_metadata_and_the_target_uri(tmp_path):
@@ -118,3 +119,58 @@ def test_xhtml_page_in_a_form_with_an_encoding_declaration(tmp_path):
     assert record["title"] == "关于调整公积金贷款额度的通知"
     assert record["published_at"] == "2024-06-03" and record["site"] == "某某市政府网"
     assert record["answer"].startswith("为进一步支持缴存职工购房需求")
+
+
+# Written for the tests in the style of a county news portal whose template never closes its <header>:
+# the browser shows the page as usual, but the whole article sits inside the header element.
+SYNTHETIC_UNCLOSED_HEADER_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<title>农村信用社小额贷款逾期了怎么办？_青禾资讯网</title>
+<meta name="keywords" content="小额贷款,逾期,信用社">
+</head><body>
+<header class="site-top"><div class="logo"><a href="/">青禾资讯网</a></div>
+<div class="menu"><a href="/">首页</a> <a href="/nongye/">农业</a> <a href="/jinrong/">金融</a> <a href="/falv/">法律</a></div>
+<div class="wrap">
+<div class="crumb">当前位置：<a href="/">首页</a> &gt; <a href="/jinrong/">金融</a> &gt; 正文</div>
+<div class="article">
+<h1>农村信用社小额贷款逾期了怎么办？</h1>
+<div class="info">发布时间：2024-05-21 09:30　来源：青禾资讯网　作者：李春生</div>
+<div class="text">
+<p>　　不少农户在春耕前向农村信用社申请了小额贷款，用来购买种子、化肥和农机。遇上收成不好或者农产品价格下跌，到期还不上贷款的情况并不少见。</p>
+<p>　　贷款逾期以后，信用社一般会先电话提醒，再由信贷员上门了解情况。逾期记录会报送到人民银行征信系统，以后再办理贷款、信用卡都会受到影响。</p>
+<p>　　如果确实是因为自然灾害或者市场原因暂时还不上，借款人可以主动到网点说明情况，提交受灾证明或者收入下降的材料，申请展期或者调整还款计划。</p>
+<p>　　需要提醒的是，逾期时间越长，罚息越多。借款人不要躲避催收，更不要轻信所谓“征信修复”的广告，以免上当受骗。</p>
+<p>免责声明：本站部分文章来源于网络，如有侵权请联系删除。</p>
+</div>
+<div class="editor">责任编辑：王丽</div>
+</div>
+<div class="xgwz"><h3>相关文章</h3>
+<ul><li><a href="/jinrong/1021.html">农户贷款利率是多少</a></li>
+<li><a href="/jinrong/1022.html">扶贫小额信贷政策解读</a></li>
+<li><a href="/jinrong/1023.html">信用社贷款需要什么条件</a></li></ul></div>
+</div>
+<footer><p>Copyright © 2024 青禾资讯网 版权所有　ICP备12345678号</p></footer>
+</body></html>
+"""
+
+
+def test_a_page_whose_article_sits_in_furniture_gets_trafilatura_s_body_cleaned_and_flagged(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    page = inputs / "synthetic_unclosed_header.html"
+    page.write_text(SYNTHETIC_UNCLOSED_HEADER_PAGE, encoding="utf-8")
+    explained = run_cli("clean", page, "--explain").stdout.splitlines()
+    first_paragraph = "不少农户在春耕前向农村信用社申请了小额贷款，用来购买种子、化肥和农机。遇上收成不好或者农产品价格下跌，到期还不上贷款的情况并不少见。"
+    disclaimer = "免责声明：本站部分文章来源于网络，如有侵权请联系删除。"
+    decisions = [line.split()[1:3] for line in explained if line.endswith(f"| {first_paragraph}")]
+    assert decisions == [["drop", "page_container"], ["KEEP", "trafilatura_body"]]  # the page's line, then the extraction's
+    assert [line.split()[1:3] for line in explained if line.endswith(f"| {disclaimer}")][-1] == ["drop", "copyright"]
+
+    run_cli("run", inputs, "--out", tmp_path / "out", "--no-dedup", "--workers", "1")
+    record = read_records(tmp_path / "out").iloc[0]
+    assert record["flags"].split(";") == ["trafilatura_body"]
+    assert record["answer"].startswith(first_paragraph) and record["answer"].endswith("以免上当受骗。")
+    assert "免责声明" not in record["answer"] and "相关文章" not in record["answer"]
+    assert record["title"] == "农村信用社小额贷款逾期了怎么办？"
+    assert (record["published_at"], record["author"], record["site"]) == ("2024-05-21T09:30:00", "李春生", "青禾资讯网")
+    assert 0.2 < float(record["removed_ratio"]) < 0.6

@@ -1,10 +1,12 @@
 """The HTML path through the real CLI: page metadata against the dev set's labels, DOM evidence in --explain."""
 
+import gzip
 import json
 import shutil
 
 import pytest
 
+from pipeline.readers.decode import canonical_encoding
 from tests.conftest import DATA, read_records, run_cli
 
 HTML_DEVSET = DATA / "html_devset"
@@ -41,6 +43,10 @@ def test_page_metadata_matches_the_labels(page_records, labels_path):
     assert "trafilatura_body" not in record["flags"]  # the DOM path found every dev-set article
 
 
+def _labels(page: str) -> dict:
+    return json.loads((HTML_DEVSET / "meta" / f"{page}.json").read_text(encoding="utf-8"))
+
+
 def test_warc_records_carry_page_metadata_and_the_target_uri(tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -50,7 +56,7 @@ def test_warc_records_carry_page_metadata_and_the_target_uri(tmp_path):
     crawl = json.loads((HTML_DEVSET / "archive" / "crawl.json").read_text(encoding="utf-8"))
     assert set(records) == {f"crawl.warc.gz#{entry['record_index']}" for entry in crawl}
     for entry in crawl:
-        labels = json.loads((HTML_DEVSET / "meta" / f"{entry['page']}.json").read_text(encoding="utf-8"))
+        labels = _labels(entry["page"])
         record = records[f"crawl.warc.gz#{entry['record_index']}"]
         # a page without a canonical link or 本文链接 keeps the URL it was fetched from
         assert _mismatches(record, labels, fallback_url=entry["url"]) == [], entry["page"]
@@ -174,3 +180,35 @@ def test_a_page_whose_article_sits_in_furniture_gets_trafilatura_s_body_cleaned_
     assert record["title"] == "农村信用社小额贷款逾期了怎么办？"
     assert (record["published_at"], record["author"], record["site"]) == ("2024-05-21T09:30:00", "李春生", "青禾资讯网")
     assert 0.2 < float(record["removed_ratio"]) < 0.6
+
+
+def test_every_input_form_gives_its_record_with_its_format_encoding_and_url(tmp_path):
+    # a GBK page labelled gb2312 without a canonical link: only a fetched URL can give its source_url
+    page = (HTML_DEVSET / "pages" / "synthetic_news_03.html").read_bytes()
+    labels = _labels("synthetic_news_03")
+    assert labels["url"] is None
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    html_files = {"news.html.gz": gzip.compress(page), "news-page": gzip.compress(page), "news": page,
+                  "news.htm": page, "news.shtml": page, "NEWS.HTML": page}
+    for name, data in html_files.items():
+        (inputs / name).write_bytes(data)
+    lines = [{"url": "https://www.nanfangfazhi.cn/fazhi/2024/0702/11823.html", "html": page.decode("gb18030")},
+             {"url": "https://news.qjwb.com.cn/fazhi/2024/1105/6620.html",
+              "text": (DATA / "devset" / "dumps" / "synthetic_newsportal_02.txt").read_text(encoding="utf-8")}]
+    (inputs / "pages.jsonl").write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines),
+                                        encoding="utf-8")
+    shutil.copy(HTML_DEVSET / "archive" / "crawl.warc.gz", inputs / "crawl-20240702")
+
+    expected = {name: ("html", canonical_encoding(labels["encoding"]), "") for name in html_files}
+    expected["pages.jsonl#0"] = ("jsonl", "utf-8", lines[0]["url"])
+    expected["pages.jsonl#1"] = ("jsonl", "utf-8", lines[1]["url"])
+    for entry in json.loads((HTML_DEVSET / "archive" / "crawl.json").read_text(encoding="utf-8")):
+        entry_labels = _labels(entry["page"])
+        expected[f"crawl-20240702#{entry['record_index']}"] = (
+            "warc", canonical_encoding(entry_labels["encoding"]), entry_labels["url"] or entry["url"])
+    run_cli("run", inputs, "--out", tmp_path / "out", "--no-dedup", "--workers", "1")
+    records = read_records(tmp_path / "out").set_index("source_path")
+    got = {path: (row["input_format"], row["encoding"], row["source_url"]) for path, row in records.iterrows()}
+    assert got == expected
+    assert set(records.loc[[*html_files, "pages.jsonl#0"], "title"]) == {labels["title"]}

@@ -3,6 +3,7 @@
 import gzip
 import json
 import shutil
+from urllib.parse import urlparse
 
 import pytest
 
@@ -13,16 +14,24 @@ HTML_DEVSET = DATA / "html_devset"
 FIELDS = {"title": "title", "published_at": "published_at", "author": "author", "site": "site", "url": "source_url"}
 
 
-def _mismatches(record, labels: dict, fallback_url: str | None = None) -> list[str]:
-    """Every labeled field the record gets wrong; dates compare on the date or datetime the label gives."""
+def _mismatches(record, labels: dict, fetched_url: str | None = None) -> list[str]:
+    """Every field the record gets wrong; dates compare on the date or datetime the label gives.
+
+    A null label means an empty field, except where the README's precedence falls back on where the
+    page was fetched: source_url is then that URL, and site, when the page names none, its host name.
+    The labels hold the other fallbacks (the visible 来源, the host name of the page's own URL).
+    """
+    expected = {label: labels[label] or "" for label in FIELDS}
+    if fetched_url:
+        expected["url"] = expected["url"] or fetched_url
+        expected["site"] = expected["site"] or urlparse(expected["url"]).hostname
     wrong = []
+    if record["encoding"] != canonical_encoding(labels["encoding"]):
+        wrong.append(f"encoding: {record['encoding']!r} for a page in {labels['encoding']}")
     for label, column in FIELDS.items():
-        expected = labels[label] or (fallback_url if label == "url" else None)
-        if expected is None:
-            continue
         got = record[column]
-        if (got[:len(expected)] if label == "published_at" else got) != expected:
-            wrong.append(f"{column}: {got!r} != {expected!r}")
+        if (got[:len(expected[label])] if label == "published_at" and expected[label] else got) != expected[label]:
+            wrong.append(f"{column}: {got!r} != {expected[label]!r}")
     return wrong
 
 
@@ -59,7 +68,7 @@ def test_warc_records_carry_page_metadata_and_the_target_uri(tmp_path):
         labels = _labels(entry["page"])
         record = records[f"crawl.warc.gz#{entry['record_index']}"]
         # a page without a canonical link or 本文链接 keeps the URL it was fetched from
-        assert _mismatches(record, labels, fallback_url=entry["url"]) == [], entry["page"]
+        assert _mismatches(record, labels, fetched_url=entry["url"]) == [], entry["page"]
         assert record["input_format"] == "warc"
 
 

@@ -88,10 +88,12 @@ def format_report(report: list[DocScore], quiet: bool = False) -> str:
     systems = list(dict.fromkeys(s for d in report for s in d.scores))
     lines = []
     if not quiet:
-        header = f"{'document':<40}" + "".join(f"{s + ' P':>12}{'R':>7}{'F1':>7}" for s in systems)
+        # a system's precision column is as wide as its heading (`trafilatura P`), with a space before it
+        widths = {s: max(11, len(s) + 2) for s in systems}
+        header = f"{'document':<40}" + "".join(f" {s + ' P':>{widths[s]}}{'R':>7}{'F1':>7}" for s in systems)
         lines.append(header)
         for d in report:
-            cells = "".join(f"{d.scores[s].precision:>12.3f}{d.scores[s].recall:>7.3f}{d.scores[s].f1:>7.3f}"
+            cells = "".join(f" {d.scores[s].precision:>{widths[s]}.3f}{d.scores[s].recall:>7.3f}{d.scores[s].f1:>7.3f}"
                             for s in systems)
             lines.append(f"{d.name[:40]:<40}{cells}")
     for s in systems:

@@ -2,7 +2,8 @@
 
 The small files live in tests/data/bad_inputs/ (rebuilt by make_bad_inputs.py there); the large
 ones (a file over the size limit, a page over the page limit, gzip and WARC bombs), links and a
-pipe are made here, in a temporary folder, and so is a WARC archive over the file limit (read all the same).
+pipe are made here, in a temporary folder, and so are a dev-set page relabelled and a WARC archive over the
+file limit (read all the same).
 """
 
 import gzip
@@ -105,6 +106,13 @@ def make_large_inputs(folder: Path) -> None:
     (folder / "bomb.warc.gz").write_bytes(gzip_stream([warc, http, html, b"\r\n\r\n"]))
 
 
+def make_relabelled_page(folder: Path) -> None:
+    """A Taiwanese Q&A page in Big5 whose http-equiv says gb2312 (a template copied from a mainland site)."""
+    page = (DATA / "html_devset" / "pages" / "synthetic_qa_04.html").read_bytes()
+    assert b"charset=big5" in page
+    (folder / "big5_labeled_gb2312.html").write_bytes(page.replace(b"charset=big5", b"charset=gb2312"))
+
+
 def make_links_and_pipe(folder: Path, outside: Path) -> None:
     outside.mkdir()
     shutil.copy(RAW / "004_ca42f5a0b652b792.txt", outside / "secret.txt")
@@ -136,6 +144,7 @@ def bad_run(tmp_path_factory):
     inputs = base / "in"
     shutil.copytree(CORPUS, inputs, ignore=shutil.ignore_patterns("*.py", "*.md", "__pycache__"))
     make_large_inputs(inputs)
+    make_relabelled_page(inputs)
     make_links_and_pipe(inputs, base / "outside")
     code, stderr, peak = run_with_peak_memory("run", inputs, "--out", base / "out", "--workers", "1", "--no-dedup")
     _, _, baseline_peak = run_with_peak_memory("run", RAW, "--out", base / "samples", "--workers", "1", "--no-dedup")

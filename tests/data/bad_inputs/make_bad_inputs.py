@@ -20,7 +20,6 @@ ROOT = HERE.parents[2]
 SAMPLES = sorted((ROOT / "raw").glob("*.txt"))
 TW_BLOG = ROOT / "tests" / "data" / "devset" / "dumps" / "synthetic_twblog_01.txt"
 CRAWL = ROOT / "tests" / "data" / "html_devset" / "archive" / "crawl.warc.gz"
-BIG5_QA_PAGE = ROOT / "tests" / "data" / "html_devset" / "pages" / "synthetic_qa_04.html"
 
 # A page in the style of a Chinese law Q&A site (made up: site, names and text).
 TITLE = "网贷逾期后被上门催收怎么办？"
@@ -101,13 +100,6 @@ def big5_dump() -> bytes:
     return text.translate({ord("«"): "＜", ord("»"): "＞", ord("©"): "(C)"}).encode("big5")
 
 
-def big5_labeled_gb2312() -> bytes:
-    """A Taiwanese Q&A page in Big5 whose http-equiv says gb2312 (a site template copied from a mainland site)."""
-    page = BIG5_QA_PAGE.read_bytes()
-    assert b"charset=big5" in page
-    return page.replace(b"charset=big5", b"charset=gb2312")
-
-
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
@@ -146,7 +138,6 @@ def build() -> dict[str, bytes]:
         "utf16_with_bom.txt": sample[1].decode("utf-8").encode("utf-16"),
         "big5_unlabeled.txt": big5_dump(),
         "utf8_labeled_gb2312.html": article_html("gb2312", paragraphs_html(PARAGRAPHS)).encode("utf-8"),
-        "big5_labeled_gb2312.html": big5_labeled_gb2312(),
         "gbk_labeled_utf8.html": article_html("utf-8", paragraphs_html(PARAGRAPHS[1:])).encode("gbk"),
         "unclosed_tags.html": unclosed_tags_html().encode("utf-8"),
         "tag_soup.html": tag_soup_html().encode("utf-8"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.clean import clean_page, load_rules
+from pipeline.clean.dom import trafilatura_body
 from pipeline.clean.templates import learn_template_keys
 from pipeline.model import Page
 from pipeline.readers.discover import read_source
@@ -71,15 +72,9 @@ def evaluate_dir(gold_dir: Path, baseline: bool = False, rules=None) -> list[Doc
         if baseline:
             doc.scores["keep-all"] = score(page.text, gold)
             if page.html is not None:
-                doc.scores["trafilatura"] = score(_trafilatura(page.html), gold)
+                doc.scores["trafilatura"] = score(trafilatura_body(page.html), gold)
         report.append(doc)
     return report
-
-
-def _trafilatura(html: str) -> str:
-    import trafilatura
-
-    return trafilatura.extract(html, include_comments=False, include_tables=True) or ""
 
 
 def mean(report: list[DocScore], system: str) -> Score:
@@ -93,10 +88,12 @@ def format_report(report: list[DocScore], quiet: bool = False) -> str:
     systems = list(dict.fromkeys(s for d in report for s in d.scores))
     lines = []
     if not quiet:
-        header = f"{'document':<40}" + "".join(f"{s + ' P':>12}{'R':>7}{'F1':>7}" for s in systems)
+        # a system's precision column is as wide as its heading (`trafilatura P`), with a space before it
+        widths = {s: max(11, len(s) + 2) for s in systems}
+        header = f"{'document':<40}" + "".join(f" {s + ' P':>{widths[s]}}{'R':>7}{'F1':>7}" for s in systems)
         lines.append(header)
         for d in report:
-            cells = "".join(f"{d.scores[s].precision:>12.3f}{d.scores[s].recall:>7.3f}{d.scores[s].f1:>7.3f}"
+            cells = "".join(f" {d.scores[s].precision:>{widths[s]}.3f}{d.scores[s].recall:>7.3f}{d.scores[s].f1:>7.3f}"
                             for s in systems)
             lines.append(f"{d.name[:40]:<40}{cells}")
     for s in systems:

@@ -72,6 +72,8 @@ class CleanedPage:
     page: Page
     articles: list[Article]
     decisions: list[LineDecision]
+    # set when the decisions go on past the page's own lines, with those of trafilatura's extraction
+    page_lines: int | None = None
 
     @property
     def removed(self) -> list[LineDecision]:

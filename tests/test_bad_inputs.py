@@ -2,19 +2,27 @@
 
 The small files live in tests/data/bad_inputs/ (rebuilt by make_bad_inputs.py there); the large
 ones (a file over the size limit, a page over the page limit, gzip and WARC bombs), links and a
-pipe are made here, in a temporary folder.
+pipe are made here, in a temporary folder, and so are a dev-set page relabelled and a WARC archive over the
+file limit (read all the same).
 """
 
+import gzip
+import hashlib
+import importlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import tracemalloc
 import zlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from pipeline.model import Page
+from pipeline.readers import content_hash, read_source
 from pipeline.readers.discover import MAX_FILE_BYTES, MAX_INFLATED_BYTES, MAX_PAGE_BYTES
 from tests.conftest import DATA, RAW, ROOT, SAMPLE_LAST_SENTENCES, latest_summary, read_records
 
@@ -59,6 +67,7 @@ EXPECTED_RECORDS = {
     "big5_unlabeled.txt": ("big5hkscs", "消費者債務清理條例"),
     "utf8_labeled_gb2312.html": ("utf-8", ARTICLE_END),
     "gbk_labeled_utf8.html": ("gb18030", ARTICLE_END),
+    "big5_labeled_gb2312.html": ("big5hkscs", "銀行不能自己直接從您的薪水中扣款"),
     "unclosed_tags.html": ("utf-8", ARTICLE_END),
     "tag_soup.html": ("utf-8", ARTICLE_END),
     "two_gzip_members.txt.gz": ("utf-8", SAMPLE_LAST_SENTENCES["004_ca42f5a0b652b792.txt"]),
@@ -97,6 +106,13 @@ def make_large_inputs(folder: Path) -> None:
     (folder / "bomb.warc.gz").write_bytes(gzip_stream([warc, http, html, b"\r\n\r\n"]))
 
 
+def make_relabelled_page(folder: Path) -> None:
+    """A Taiwanese Q&A page in Big5 whose http-equiv says gb2312 (a template copied from a mainland site)."""
+    page = (DATA / "html_devset" / "pages" / "synthetic_qa_04.html").read_bytes()
+    assert b"charset=big5" in page
+    (folder / "big5_labeled_gb2312.html").write_bytes(page.replace(b"charset=big5", b"charset=gb2312"))
+
+
 def make_links_and_pipe(folder: Path, outside: Path) -> None:
     outside.mkdir()
     shutil.copy(RAW / "004_ca42f5a0b652b792.txt", outside / "secret.txt")
@@ -128,6 +144,7 @@ def bad_run(tmp_path_factory):
     inputs = base / "in"
     shutil.copytree(CORPUS, inputs, ignore=shutil.ignore_patterns("*.py", "*.md", "__pycache__"))
     make_large_inputs(inputs)
+    make_relabelled_page(inputs)
     make_links_and_pipe(inputs, base / "outside")
     code, stderr, peak = run_with_peak_memory("run", inputs, "--out", base / "out", "--workers", "1", "--no-dedup")
     _, _, baseline_peak = run_with_peak_memory("run", RAW, "--out", base / "samples", "--workers", "1", "--no-dedup")
@@ -162,6 +179,7 @@ def test_inputs_that_are_fine_after_all_give_their_records(bad_run):
         assert not CONTROL_CHARACTERS & set(records.loc[path, "answer"] + records.loc[path, "title"]), path
         assert "\ufffd" not in records.loc[path, "answer"], path
     assert records.loc["unclosed_tags.html", "title"] == "网贷逾期后被上门催收怎么办？"
+    assert records.loc["big5_labeled_gb2312.html", "title"] == "信用貸款逾期，銀行可以直接扣我薪水嗎？"
     assert "[1;31m" not in records.loc["control_characters.txt", "answer"]
     assert "secret" not in " ".join(records.index)  # the file behind the leaving links was never read
 
@@ -170,3 +188,34 @@ def test_huge_files_and_bombs_keep_memory_bounded(bad_run):
     _, _, _, peak, baseline_peak = bad_run
     print(f"peak memory: {peak} MiB with the bad inputs, {baseline_peak} MiB on the five samples")
     assert peak < baseline_peak + 250
+
+
+@pytest.mark.parametrize("gzipped", [False, True], ids=["warc", "warc.gz"])
+def test_a_warc_over_the_file_limit_is_streamed_record_by_record(tmp_path, monkeypatch, gzipped):
+    # a crawl archive of a gigabyte, scaled down: the file limit lowered, the dev-set crawl repeated past it
+    crawl = (DATA / "html_devset" / "archive" / "crawl.warc.gz").read_bytes()
+    responses = len(json.loads((DATA / "html_devset" / "archive" / "crawl.json").read_text(encoding="utf-8")))
+    copy = crawl if gzipped else gzip.decompress(crawl)
+    limit = 256 * 1024
+    # the package exports a function named discover, which hides the module of that name
+    monkeypatch.setattr(importlib.import_module("pipeline.readers.discover"), "MAX_FILE_BYTES", limit)
+    path = tmp_path / ("crawl.warc.gz" if gzipped else "crawl.warc")
+    path.write_bytes(copy)
+    list(read_source(path, path.name))  # imports and caches filled first: they are not the archive's memory
+    copies = 8 * limit // len(copy) + 1
+    path.write_bytes(copy * copies)
+
+    names = set()
+    tracemalloc.start()
+    try:
+        for item in read_source(path, path.name):
+            assert isinstance(item, Page) and item.input_format == "warc", item
+            names.add(item.source_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(names) == copies * responses
+    size = path.stat().st_size
+    # read whole, the archive alone would take its size; streamed, a record or two at a time
+    assert size > 8 * limit and peak < size // 4, f"peak {peak} bytes reading a {size}-byte archive"
+    assert content_hash(path) == hashlib.sha1(path.read_bytes()).hexdigest()

@@ -22,6 +22,9 @@ def test_html_dev_set_quality_beats_trafilatura():
     print(output)
     means = _means(output)
     assert means["pipeline"] >= 0.95 and means["pipeline"] > means["trafilatura"]
+    header = output.splitlines()[0].split()
+    assert header == ["document", *[cell for system in ("pipeline", "keep-all", "trafilatura")
+                                    for cell in (system, "P", "R", "F1")]]
 
 
 def test_every_no_article_page_is_reported(tmp_path):

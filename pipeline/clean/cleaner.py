@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pipeline.clean import dom, metadata
 from pipeline.clean.rules import Rule, RuleSet
@@ -350,7 +350,32 @@ class _PartCleaner:
 
 
 def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[int] = frozenset()) -> CleanedPage:
-    """Cleans one page into articles; every input line gets a decision naming its rule."""
+    """Cleans one page into articles; every input line gets a decision naming its rule.
+
+    An HTML page in which no article is found (its text sits in an element taken for furniture, say)
+    gets trafilatura's extraction as its text, cleaned the same way; those lines follow the page's
+    own in the decisions, numbered on from its last line, and kept ones name the fallback's rule.
+    """
+    cleaned, page_meta = _clean_lines(page, rules, template_keys)
+    if cleaned.articles or page.html is None:
+        return cleaned
+    extracted = dom.trafilatura_body(page.html)
+    if not extracted.strip():
+        return cleaned
+    fallback, _ = _clean_lines(replace(page, text=extracted, evidence=None, html=None), rules, template_keys)
+    rule, offset = rules.by_name["trafilatura_body"], len(cleaned.decisions)
+    for article in fallback.articles:
+        article.flags.append(rule.flag)
+        # the byline trafilatura leaves out was still read off the page's own lines
+        for key, value in page_meta.items():
+            article.meta.setdefault(key, value)
+    decisions = [replace(d, line_no=d.line_no + offset, rule=rule.name if d.keep else d.rule)
+                 for d in fallback.decisions]
+    return CleanedPage(page, fallback.articles, cleaned.decisions + decisions, page_lines=offset)
+
+
+def _clean_lines(page: Page, rules: RuleSet, template_keys: frozenset[int]) -> tuple[CleanedPage, dict[str, str]]:
+    """The page cleaned, and the metadata its first part's chrome shows (date, source, author…)."""
     matcher = rules.matcher(page.source_path)
     lines = [_classify(no, raw, norm, matcher)
              for no, (raw, norm) in enumerate(zip(page.text.splitlines(), lines_for_matching(page.text)), start=1)]
@@ -387,4 +412,4 @@ def clean_page(page: Page, rules: RuleSet, template_keys: frozenset[int] = froze
                 LineDecision(line.no, line.raw, line.decision == "body", line.decision or "body",
                              line.role if line.decision in ("body", "title") else "chrome", part)
             )
-    return CleanedPage(page, articles, decisions)
+    return CleanedPage(page, articles, decisions), page_meta

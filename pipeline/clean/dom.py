@@ -3,11 +3,14 @@
 The reader (pipeline/readers/html.py) records for every line the share of link text, the heading
 level, list membership and the page-furniture element (nav, header, footer, aside) around it. The
 cleaner asks the questions below; a text dump has no evidence and is cleaned by its text alone.
+When that finds no article in an HTML page, trafilatura's extraction of the page is the fallback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
+from trafilatura import extract
 
 from pipeline.model import BlockEvidence
 
@@ -52,3 +55,8 @@ def link_dense_runs(lines) -> Iterator[list]:
         run = []
     if len(run) >= LINK_LIST_MIN_LINES:
         yield run
+
+
+def trafilatura_body(html: str) -> str:
+    """The article text trafilatura extracts from a page, paragraphs one per line ("" when it finds none)."""
+    return extract(html, include_comments=False, include_tables=True) or ""

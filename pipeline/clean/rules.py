@@ -54,6 +54,8 @@ STRUCTURAL_RULES = (
     Rule("no_article", "the page part holds no paragraph of article text"),
     Rule("page_container", "inside a nav, footer, aside or page-level header element: site furniture (HTML)"),
     Rule("link_dense_list", "a run of lines that are mostly link text: a link list without a heading (HTML)"),
+    Rule("trafilatura_body", "article text of an HTML page in which the cleaner found no article, as "
+         "trafilatura extracted it and the cleaner then kept it (kept)", flag="trafilatura_body"),
     Rule("body", "article text (kept)"),
 )
 

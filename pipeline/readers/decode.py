@@ -1,5 +1,7 @@
 """Bytes → text: BOM, strict UTF-8, declared charset, then charset-normalizer.
 
+A GB label on bytes that are also valid Big5 (or the reverse) is settled by charset-normalizer.
+
 Raises only BinaryContent, for bytes that are not text.
 """
 
@@ -29,6 +31,12 @@ _META_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.
 # Sites label GBK and GB18030 pages as gb2312; gb18030 is a superset of both.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
               "big5": "big5hkscs", "x-big5": "big5hkscs"}
+# GB and Big5 share their byte ranges: Big5 text nearly always decodes as GB18030 without an error,
+# so a label of one family does not rule out the other. GBK text mostly fails a strict Big5 decode
+# within its first lines (GBK uses trail bytes 0x80-0xA0, Big5 does not), so GB pages rarely pay
+# for the detection.
+_GB_FAMILY = {"gb2312", "gbk", "gb18030"}
+_BIG5_FAMILY = {"big5", "big5hkscs", "cp950"}
 
 
 class BinaryContent(ValueError):
@@ -99,7 +107,7 @@ def decode_bytes(data: bytes, header: str | None = None) -> tuple[str, str]:
     declared = declared_charset(data, header)
     if declared:
         try:
-            return data.decode(declared), declared
+            return _settle_rival_family(data, data.decode(declared), declared)
         except UnicodeDecodeError:
             pass  # a wrong label is common; fall through to detection
     best = from_bytes(data[:200_000]).best()
@@ -109,3 +117,19 @@ def decode_bytes(data: bytes, header: str | None = None) -> tuple[str, str]:
         raise BinaryContent("undecodable bytes: no text encoding fits")
     encoding = canonical_encoding(best.encoding) or best.encoding
     return data.decode(encoding, errors="replace"), encoding
+
+
+def _settle_rival_family(data: bytes, text: str, declared: str) -> tuple[str, str]:
+    """The declared decoding, unless the bytes also decode in the rival CJK family and
+    charset-normalizer, choosing between the two only, prefers the rival."""
+    rival = "big5hkscs" if declared in _GB_FAMILY else "gb18030" if declared in _BIG5_FAMILY else None
+    if rival is None:
+        return text, declared
+    try:
+        rival_text = data.decode(rival)
+    except UnicodeDecodeError:
+        return text, declared
+    best = from_bytes(data[:200_000], cp_isolation=[declared, rival]).best()
+    if best is not None and canonical_encoding(best.encoding) == rival:
+        return rival_text, rival
+    return text, declared

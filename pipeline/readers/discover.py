@@ -17,6 +17,7 @@ from pathlib import Path
 from pipeline.model import Page, PageError
 from pipeline.readers.decode import BinaryContent, decode_bytes, without_controls
 from pipeline.readers.html import read_html
+from pipeline.readers.warc import read_warc
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # larger inputs are reported, not loaded
 MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip file may not inflate beyond this (gzip bombs)
@@ -24,6 +25,7 @@ MAX_INFLATED_BYTES = 64 * 1024 * 1024  # a gzip file may not inflate beyond this
 # and 3 µs per byte, so this bounds a page to ~130 MB and ~10 s; real article pages are below 1 MB.
 MAX_PAGE_BYTES = 4 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
+_SNIFF_BYTES = 4096  # enough of a file to tell its format (a gzip member's first inflated bytes)
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 
 
@@ -128,11 +130,18 @@ def read_source(path: Path, rel: str, root: Path | None = None) -> Iterator[Page
         yield PageError(rel, reason)
         return
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            yield PageError(rel, f"file too large ({size} bytes; limit {MAX_FILE_BYTES})")
-            return
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+            if _is_warc(head):
+                # crawl archives run to a gigabyte: streamed record by record, each record's payload bounded
+                handle.seek(0)
+                yield from read_warc(handle, rel)
+                return
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                yield PageError(rel, f"file too large ({size} bytes; limit {MAX_FILE_BYTES})")
+                return
+            data = head + handle.read()
     except OSError as err:
         yield PageError(rel, f"cannot read file: {err.strerror or err}")
         return
@@ -143,12 +152,10 @@ def read_bytes(data: bytes, rel: str, name: str) -> Iterator[Page | PageError]:
     if not data.strip():
         yield PageError(rel, "empty file")
         return
-    gzipped = data[:2] == _GZIP_MAGIC
-    if (_gunzip_head(data) if gzipped else data[:5]) == b"WARC/":
-        from pipeline.readers.warc import read_warc
-
-        yield from read_warc(data, rel)  # record by record, each record's payload bounded
+    if _is_warc(data[:_SNIFF_BYTES]):
+        yield from read_warc(io.BytesIO(data), rel)
         return
+    gzipped = data[:2] == _GZIP_MAGIC
     if name.endswith((".warc", ".warc.gz")):
         yield PageError(rel, "not a WARC archive (no WARC/ header)")
         return
@@ -186,12 +193,14 @@ def _gunzip(data: bytes) -> bytes | str:
     return b"".join(members)
 
 
-def _gunzip_head(data: bytes) -> bytes:
-    """The first five inflated bytes of a gzip file (empty if it does not inflate)."""
+def _is_warc(head: bytes) -> bool:
+    """Whether a file starting with these bytes is a WARC archive, plain or gzipped."""
+    if head[:2] != _GZIP_MAGIC:
+        return head[:5] == b"WARC/"
     try:
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[:4096], 5)
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 5) == b"WARC/"
     except zlib.error:
-        return b""
+        return False
 
 
 def _read_document(data: bytes, rel: str, name: str, url: str | None = None,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
-
-from warcio.archiveiterator import ArchiveIterator
+from typing import BinaryIO
 
 from pipeline.model import Page, PageError
 
 
-def read_warc(data: bytes, rel: str) -> Iterator[Page | PageError]:
+def read_warc(stream: BinaryIO, rel: str) -> Iterator[Page | PageError]:
+    """Pages of a WARC archive (plain or gzipped) read from an open file, one record at a time."""
+    from warcio.archiveiterator import ArchiveIterator  # 65 ms to import, which runs without archives need not pay
+
     from pipeline.readers.discover import MAX_PAGE_BYTES, _read_document
 
     index = -1
     try:
-        for index, record in enumerate(ArchiveIterator(io.BytesIO(data))):
+        for index, record in enumerate(ArchiveIterator(stream)):
             if record.rec_type != "response":
                 continue
             member = f"{rel}#{index}"

@@ -66,13 +66,15 @@ class RecordBuilder:
         self.tagger = extract.Tagger(self.taxonomy)
 
     def build(self, cleaned: CleanedPage, run_id: str) -> list[Record]:
-        total_chars = removed_chars = 0
+        total_chars = kept_chars = 0
         for decision in cleaned.decisions:
             chars = len(decision.text.strip())
             total_chars += chars
-            if not decision.keep:
-                removed_chars += chars
-        removed_ratio = removed_chars / (total_chars or 1)
+            if decision.keep:
+                kept_chars += chars
+        if cleaned.page_lines is not None:  # the kept text was extracted again from the page's own
+            total_chars = sum(len(decision.text.strip()) for decision in cleaned.decisions[:cleaned.page_lines])
+        removed_ratio = max(0, total_chars - kept_chars) / (total_chars or 1)
         return [self._record(article, cleaned, run_id, removed_ratio) for article in cleaned.articles]
 
     def _record(self, article: Article, cleaned: CleanedPage, run_id: str, removed_ratio: float) -> Record:

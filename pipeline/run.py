@@ -40,7 +40,7 @@ from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
-from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_parquet_rows
+from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
@@ -166,7 +166,7 @@ class Run:
                         store.forget_sources(sorted(reprocessed), lambda signature: band_keys(signature, bands, rows))
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
-                    folded = FoldResult([None] * len(signed), [None] * len(signed), [], [])
+                    folded = FoldResult([None] * len(signed), [None] * len(signed), np.ones(len(signed)), [])
                 self._finish(signed, folded, spool, reprocessed, fingerprints, store, summary, run_id)
         finally:
             if executor is not None:
@@ -283,22 +283,23 @@ class Run:
     def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], fingerprints: dict,
                 store: StateStore, summary: RunSummary, run_id: str) -> None:
         self._stage("write", summary)
-        prior_duplicates, dropped_duplicates = [], []
-        for row in read_parquet_rows(self.out_dir / "duplicates.parquet"):
-            (dropped_duplicates if input_of(row["source_path"]) in reprocessed else prior_duplicates).append(row)
-        duplicates = []
-        for i in range(len(signed)):
-            canonical_id, canonical_path = folded.canonical_record_id[i], folded.canonical_source_path[i]
-            if canonical_id is None or (canonical_id == signed.record_ids[i] and canonical_path == signed.source_paths[i]):
-                continue
-            duplicates.append({"source_path": signed.source_paths[i], "part": int(signed.parts[i]),
-                               "record_id": signed.record_ids[i], "canonical_record_id": canonical_id,
-                               "canonical_source_path": canonical_path,
-                               "similarity": round(float(folded.similarity[i]), 4), "run_id": run_id})
-        all_duplicates = prior_duplicates + duplicates
-        copies = {(d["source_path"], d["part"]) for d in duplicates}
-        store.add_copies({(input_of(d["source_path"]), input_of(d["canonical_source_path"])) for d in duplicates})
-        regrouped = {d["canonical_record_id"] for d in duplicates + dropped_duplicates}
+        prior_duplicates = DUPLICATE_SCHEMA.empty_table()
+        if (self.out_dir / "duplicates.parquet").exists():
+            prior_duplicates = pq.read_table(self.out_dir / "duplicates.parquet").cast(DUPLICATE_SCHEMA)
+        regrouped: set[str] = set()
+        if reprocessed and prior_duplicates.num_rows:
+            dropped = pa.array([input_of(path) in reprocessed for path in
+                                prior_duplicates.column("source_path").to_pylist()], pa.bool_())
+            regrouped.update(prior_duplicates.filter(dropped).column("canonical_record_id").to_pylist())
+            prior_duplicates = prior_duplicates.filter(pc.invert(dropped))
+        duplicates = _duplicates_table(signed, folded, run_id)
+        all_duplicates = pa.concat_tables([prior_duplicates, duplicates])
+        copy_paths, copy_parts = duplicates.column("source_path").to_pylist(), duplicates.column("part").to_pylist()
+        copies = set(zip(copy_paths, copy_parts))
+        canonical_ids = duplicates.column("canonical_record_id").to_pylist()
+        store.add_copies({(input_of(path), input_of(canonical)) for path, canonical in
+                          zip(copy_paths, duplicates.column("canonical_source_path").to_pylist())})
+        regrouped.update(canonical_ids)
         first_seen = self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
                                          summary, run_id)
         spool.unlink(missing_ok=True)
@@ -417,9 +418,26 @@ def _with_rows(table: pa.Table, name: str, rows: np.ndarray, values: pa.Array) -
     return _replace(table, name, pc.take(pa.concat_arrays([column, values.cast(column.type)]), index))
 
 
-def _duplicate_sources(duplicates: list[dict]) -> dict[str, list[str]]:
+def _duplicates_table(signed: Signatures, folded: FoldResult, run_id: str) -> pa.Table:
+    """This run's copies: every row folded into another record (columns, not a dict per copy)."""
+    rows = [i for i, (canonical_id, canonical_path) in
+            enumerate(zip(folded.canonical_record_id, folded.canonical_source_path))
+            if canonical_id is not None
+            and (canonical_id != signed.record_ids[i] or canonical_path != signed.source_paths[i])]
+    return pa.table({
+        "source_path": pa.array([signed.source_paths[i] for i in rows], pa.string()),
+        "part": pa.array(signed.parts[rows].astype(np.int64)),
+        "record_id": pa.array([signed.record_ids[i] for i in rows], pa.string()),
+        "canonical_record_id": pa.array([folded.canonical_record_id[i] for i in rows], pa.string()),
+        "canonical_source_path": pa.array([folded.canonical_source_path[i] for i in rows], pa.string()),
+        "similarity": pa.array(np.round(folded.similarity[rows].astype(np.float64), 4)),
+        "run_id": pa.array([run_id] * len(rows), pa.string()),
+    }, schema=DUPLICATE_SCHEMA)
+
+
+def _duplicate_sources(duplicates: pa.Table) -> dict[str, list[str]]:
     sources: dict[str, set[str]] = {}
-    for row in duplicates:
-        sources.setdefault(row["canonical_record_id"], set()).add(
-            row["source_path"] if row["part"] == 0 else f"{row['source_path']}:{row['part']}")
+    for canonical, path, part in zip(*(duplicates.column(name).to_pylist()
+                                       for name in ("canonical_record_id", "source_path", "part"))):
+        sources.setdefault(canonical, set()).add(path if part == 0 else f"{path}:{part}")
     return {record_id: sorted(paths) for record_id, paths in sources.items()}

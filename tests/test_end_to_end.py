@@ -64,6 +64,25 @@ def test_clean_explain_names_the_rule_of_every_line():
     assert plain.startswith("# 乐平市网贷逾期一天就上门") and "版权声明" not in plain
 
 
+# config → what the error message must say
+BAD_CONFIGS = {
+    '[[cleaner.rules]]\nname = "ad"\npattern = "x"\n': "rule 'ad' lacks the field(s) reason",
+    '[[cleaner.rules]]\nreason = "an ad"\npattern = "x"\n': "lacks the field(s) name",
+    '[[cleaner.rules]]\nname = "ad"\nreason = "an ad"\npattern = "(unclosed"\n': "rule 'ad' has a bad pattern",
+    '[[cleaner.rules]]\nname = "ad"\nreason = "an ad"\npattern = "x"\npaths = "a/*"\n': "paths must be an array",
+    '[cleaner]\nrules = "x"\n': "[cleaner] rules must be an array of tables",
+    "[records]\ntaxonomy = 3\n": "[records] taxonomy must be a table",
+    '[records.taxonomy]\n"车贷" = "车贷"\n': "车贷 must be an array of strings",
+    "[dedup]\nngram = 0\n": "[dedup] ngram must be 1 or more",
+    "[dedup]\nnum_perm = 0\n": "[dedup] num_perm must be 1 or more",
+    "[dedup]\nthreshold = 5.0\n": "[dedup] threshold must be within (0, 1]",
+    "[dedup]\nthreshold = 0\n": "[dedup] threshold must be within (0, 1]",
+    "[run]\nworkers = -3\n": "[run] workers must be 0 or more",
+    "[records]\nkeyword_count = -1\n": "[records] keyword_count must be 0 or more",
+    "[cleaner]\ntemplate_min_pages = 0\n": "[cleaner] template_min_pages must be 1 or more",
+}
+
+
 def test_usage_errors_exit_2_without_traceback(tmp_path):
     result = run_cli("run", tmp_path / "missing", "--out", tmp_path / "o", check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -71,6 +90,13 @@ def test_usage_errors_exit_2_without_traceback(tmp_path):
     bad.write_text("[dedup]\nngram = 'three'\nbogus = 1\n")
     result = run_cli("run", RAW, "--out", tmp_path / "o", "--config", bad, check=False)
     assert result.returncode == 2 and "bogus" in result.stderr and "Traceback" not in result.stderr
+    for text, message in BAD_CONFIGS.items():
+        bad.write_text(text, encoding="utf-8")
+        for command in (["run", RAW, "--out", tmp_path / "o"], ["config", "show"]):
+            result = run_cli(*command, "--config", bad, check=False)
+            assert result.returncode == 2 and message in result.stderr, (text, command, result.stderr)
+            assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()  # refused before anything was written
 
 
 def test_full_rerun_keeps_every_record(tmp_path):

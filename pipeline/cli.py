@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -32,6 +33,19 @@ def main() -> None:
     """Clean Chinese content-farm page dumps into clean, tagged Q&A records."""
 
 
+def _writable_locations(config: Config) -> None:
+    """Makes the output folder and the state store's folder and checks that they take files: a wrong
+    --out or --state is then a usage error before the run starts, not a traceback inside it."""
+    if config.state_file.is_dir():
+        raise click.UsageError(f"the state store {config.state_file} is a folder; --state wants a file")
+    for folder, what in ((Path(config.out_dir), "output folder"), (config.state_file.parent, "state store's folder")):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            raise click.UsageError(f"cannot use {folder} as the {what}: {err.strerror or err}") from None
+
+
 @main.command(epilog=EXIT_CODES)
 @click.argument("input_dir", required=False, type=click.Path(file_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/).")
@@ -58,7 +72,9 @@ def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, js
                      executor=executor, scheduler=scheduler)
     try:
         with progress_bar(show_progress(log_format)) as progress:
-            summary = Run(config, full=full, progress=progress).execute()
+            pipeline_run = Run(config, full=full, progress=progress)  # a missing input folder: no output folder made
+            _writable_locations(config)
+            summary = pipeline_run.execute()
     except (ConfigError, SettingsMismatch, DaskError) as err:
         raise click.UsageError(str(err)) from None
     except LockHeld as err:

@@ -97,6 +97,17 @@ def test_usage_errors_exit_2_without_traceback(tmp_path):
             assert result.returncode == 2 and message in result.stderr, (text, command, result.stderr)
             assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()  # refused before anything was written
+    (tmp_path / "afile").write_text("")
+    folder_state = tmp_path / "folder_state.toml"
+    folder_state.write_text('[run]\nstate_path = "."\n')
+    # an output or state location that cannot be a folder: a file in the way, or one the system refuses
+    for options, message in ((["--out", tmp_path / "afile" / "sub"], "as the output folder: Not a directory"),
+                             (["--state", tmp_path / "afile" / "s.sqlite"], "as the state store's folder"),
+                             (["--out", "/sys/pipeline-out"], "cannot use /sys/pipeline-out as the output folder"),
+                             (["--config", folder_state], "the state store . is a folder")):
+        result = run_cli("run", RAW, "--out", tmp_path / "o", *options, check=False)
+        assert result.returncode == 2 and message in result.stderr, (options, result.stderr)
+        assert "Traceback" not in result.stderr
 
 
 def test_full_rerun_keeps_every_record(tmp_path):

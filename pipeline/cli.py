@@ -33,6 +33,34 @@ def main() -> None:
     """Clean Chinese content-farm page dumps into clean, tagged Q&A records."""
 
 
+_STATE_OPTION = click.option("--state", "state_path", type=click.Path(dir_okay=False),
+                             help="State store (default OUT/state.sqlite).")
+# What overrides the configuration file, for `run` and for `config show`, which prints what a run would use.
+_CONFIG_OPTIONS = (
+    click.argument("input_dir", required=False, type=click.Path(file_okay=False)),
+    click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/)."),
+    _STATE_OPTION,
+    click.option("--no-dedup", is_flag=True, help="Keep every record (for debugging the cleaner)."),
+    click.option("--workers", type=click.IntRange(0), help="Worker processes (default: every core)."),
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml)."),
+    click.option("--jsonl", is_flag=True, default=None, help="Also write records.jsonl."),
+    click.option("--executor", type=click.Choice(["local", "dask"]), help="Where the stages run (default local)."),
+    click.option("--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786."),
+)
+
+
+def _config_options(command):
+    for option in reversed(_CONFIG_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _overridden_config(config_file, input_dir, out_dir, state_path, no_dedup, workers, jsonl, executor,
+                       scheduler) -> Config:
+    return _config(config_file, input_dir=input_dir, out_dir=out_dir, state_path=state_path, workers=workers,
+                   dedup_enabled=False if no_dedup else None, jsonl=jsonl, executor=executor, scheduler=scheduler)
+
+
 def _writable_locations(config: Config) -> None:
     """Makes the output folder and the state store's folder and checks that they take files: a wrong
     --out or --state is then a usage error before the run starts, not a traceback inside it."""
@@ -47,29 +75,18 @@ def _writable_locations(config: Config) -> None:
 
 
 @main.command(epilog=EXIT_CODES)
-@click.argument("input_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/).")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False), help="State store (default OUT/state.sqlite).")
-@click.option("--no-dedup", is_flag=True, help="Keep every record (for debugging the cleaner).")
-@click.option("--workers", type=click.IntRange(0), help="Worker processes (default: every core).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml).")
+@_config_options
 @click.option("--full", is_flag=True, help="Reprocess every input, not only new or changed ones.")
-@click.option("--jsonl", is_flag=True, default=None, help="Also write records.jsonl.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), help="Where the stages run (default local).")
-@click.option("--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
               help="Log lines on stderr: readable text, or one JSON object per line.")
 @click.option("-v", "--verbose", is_flag=True, help="Also log progress steps (default: warnings and the summary).")
-def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, jsonl, executor, scheduler,
-        log_format, verbose) -> None:
+def run(full, log_format, verbose, **options) -> None:
     """Process INPUT_DIR (default raw/) into OUT (default output/)."""
     from pipeline.executors.dask import DaskError
     from pipeline.run import EXIT_LOCKED, LockHeld, Run
 
     log = configure_logging(log_format, verbose)
-    config = _config(config_file, input_dir=input_dir, out_dir=out_dir, state_path=state_path,
-                     workers=workers, dedup_enabled=False if no_dedup else None, jsonl=jsonl,
-                     executor=executor, scheduler=scheduler)
+    config = _overridden_config(**options)
     try:
         with progress_bar(show_progress(log_format)) as progress:
             pipeline_run = Run(config, full=full, progress=progress)  # a missing input folder: no output folder made
@@ -268,7 +285,7 @@ def config_group() -> None:
 
 
 @config_group.command(name="show")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False))
-def config_show(config_file) -> None:
-    """Print the effective configuration as TOML."""
-    click.echo(_config(config_file).to_toml(), nl=False)
+@_config_options
+def config_show(**options) -> None:
+    """Print the effective configuration as TOML: the config file with the given options applied, as `run` would."""
+    click.echo(_overridden_config(**options).to_toml(), nl=False)

@@ -1,6 +1,7 @@
 """The real CLI on the real samples: what a new user gets from `make run`."""
 
 import json
+import tomllib
 
 import pandas as pd
 
@@ -108,6 +109,31 @@ def test_usage_errors_exit_2_without_traceback(tmp_path):
         result = run_cli("run", RAW, "--out", tmp_path / "o", *options, check=False)
         assert result.returncode == 2 and message in result.stderr, (options, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_config_show_prints_the_file_with_the_options_applied(tmp_path):
+    (tmp_path / "pipeline.toml").write_text(
+        '[run]\nout_dir = "file-out"\nworkers = 2\njsonl = false\n\n[dedup]\nthreshold = 1\n\n'
+        '[[cleaner.rules]]\nname = "site_ad"\nreason = "the site\'s app banner"\npattern = \'^下载\\s*APP\'\n'
+        'paths = ["example.com/*"]\n\n[records.taxonomy]\n"车贷" = ["车贷", "汽车贷款"]\n', encoding="utf-8")
+    shown = run_cli("config", "show", cwd=tmp_path)  # ./pipeline.toml is the default config file
+    assert shown.returncode == 0, shown.stderr
+    config = tomllib.loads(shown.stdout)
+    assert config["run"]["out_dir"] == "file-out" and config["run"]["workers"] == 2 and config["run"]["input_dir"] == "raw"
+    assert config["dedup"]["threshold"] == 1.0 and config["dedup"]["ngram"] == 3  # an integer serves as a number
+    assert config["cleaner"]["rules"] == [{"name": "site_ad", "reason": "the site's app banner",
+                                           "pattern": r"^下载\s*APP", "paths": ["example.com/*"]}]
+    assert config["records"]["taxonomy"] == {"车贷": ["车贷", "汽车贷款"]}
+    (tmp_path / "shown.toml").write_text(shown.stdout, encoding="utf-8")
+    assert run_cli("config", "show", "--config", tmp_path / "shown.toml", cwd=tmp_path).stdout == shown.stdout
+
+    overridden = run_cli("config", "show", "cli-in", "--out", "cli-out", "--state", "cli.sqlite", "--workers", "4",
+                         "--no-dedup", "--jsonl", "--executor", "dask", "--scheduler", "tcp://10.0.0.5:8786", cwd=tmp_path)
+    assert overridden.returncode == 0, overridden.stderr
+    run = tomllib.loads(overridden.stdout)["run"]
+    assert run == {"input_dir": "cli-in", "out_dir": "cli-out", "state_path": "cli.sqlite", "workers": 4,
+                   "executor": "dask", "scheduler": "tcp://10.0.0.5:8786", "dedup_enabled": False, "jsonl": True}
+    assert tomllib.loads(overridden.stdout)["dedup"]["threshold"] == 1.0  # what no option overrides stays
 
 
 def test_full_rerun_keeps_every_record(tmp_path):

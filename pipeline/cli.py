@@ -164,18 +164,20 @@ def report(run_id, out_dir, config_file) -> None:
 @main.command()
 @click.argument("target", metavar="RECORD_ID|FILE")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder holding the record (default output/).")
+@_STATE_OPTION
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config with site rules.")
-def show(target, out_dir, config_file) -> None:
+def show(target, out_dir, state_path, config_file) -> None:
     """Print a dump line by line, every line marked KEEP or drop with the rule that decided.
 
-    A record id is looked up in OUT and its source read from the run's input folder; the lines its
-    run removed are taken from that run's removed.csv. A FILE is cleaned on its own.
+    A record id is looked up in OUT and its source read from the input folder of the run that last
+    read it (the state store tells which); the lines that run removed are taken from its removed.csv.
+    A FILE is cleaned on its own.
     """
     from pipeline.clean import clean_page, load_rules
     from pipeline.clean.explain import explain_lines
     from pipeline.show import ShowError, find_record, read_page, record_decisions
 
-    config = _config(config_file, out_dir=out_dir)
+    config = _config(config_file, out_dir=out_dir, state_path=state_path)
     rules = load_rules(list(config.rules))
     path = Path(target)
     try:
@@ -183,7 +185,7 @@ def show(target, out_dir, config_file) -> None:
             header = f"# {path}: cleaned on its own"
             decisions = clean_page(read_page(path, path.name), rules).decisions
         else:
-            source = find_record(Path(config.out_dir), target)
+            source = find_record(Path(config.out_dir), target, config.state_file)
             header = (f"# record {source.record_id}: {source.source_path} part {source.part}, run {source.run_id}, "
                       f"input {source.input_dir}")
             decisions = record_decisions(Path(config.out_dir), source, rules)

@@ -208,10 +208,12 @@ class Run:
             except OSError as err:
                 summary.errors.append({"source_path": name, "reason": f"cannot read file: {err.strerror or err}"})
                 continue
-            fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
             if previous and previous[2] == digest:
+                # Touched, not changed: its records and removed lines are still those of the run that read it.
+                fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest, previous[3])
                 unchanged[name] = rel
                 continue
+            fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
             todo.append(rel)
         # A copy folded into a changed input's record would point at a record that is gone: fold it again.
         for name in sorted(store.copies_of({source_name(rel) for rel in todo}) & unchanged.keys()):
@@ -319,8 +321,9 @@ class Run:
                  signed.matrix[i], signed.bands[i])
                 for i in folded.new_canonicals
             )
+        # A fingerprint with a fourth field, the run that read an input touched but not changed, keeps it.
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
-                             [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items()) if fp[2] is not None])
+                             [(rel, *fp, run_id)[:5] for rel, fp in sorted(fingerprints.items()) if fp[2] is not None])
         store.finish_run(run_id)
         self._stage("", summary)
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

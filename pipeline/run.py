@@ -189,10 +189,15 @@ class Run:
         config_changed = last_config is None or last_config[0] != summary.config_hash
         todo, fingerprints, known = [], {}, set()
         unchanged: dict[str, str] = {}  # source name → path relative to the input folder
+
+        def refuse(name: str, reason: str) -> None:
+            summary.errors.append({"source_path": name, "reason": reason})
+            log.warning("%s: %s", name, reason)
+
         for path, rel, reason, name, previous in store.with_known_inputs(discover(self.input_dir), source_name):
             summary.inputs_seen += 1
             if reason is not None:  # reported on every run, as long as it is there
-                summary.errors.append({"source_path": name, "reason": reason})
+                refuse(name, reason)
                 continue
             if previous is not None:
                 known.add(name)
@@ -206,7 +211,7 @@ class Run:
                 # Only a known input with a new size or time is worth reading here: the workers hash the others.
                 digest = content_hash(path) if previous else None
             except OSError as err:
-                summary.errors.append({"source_path": name, "reason": f"cannot read file: {err.strerror or err}"})
+                refuse(name, f"cannot read file: {err.strerror or err}")
                 continue
             if previous and previous[2] == digest:
                 # Touched, not changed: its records and removed lines are still those of the run that read it.

@@ -200,23 +200,23 @@ def show(target, out_dir, state_path, config_file) -> None:
 @click.argument("input_dir", required=False, type=click.Path(file_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml).")
-@click.option("--cron", "kind", flag_value="cron", help="Print a crontab line (with flock).")
-@click.option("--systemd", "kind", flag_value="systemd", help="Print a systemd service and timer.")
+@click.option("--cron", is_flag=True, help="Print a crontab line (with flock).")
+@click.option("--systemd", is_flag=True, help="Print a systemd service and timer.")
 @click.option("--at", "at", default="02:30", show_default=True, help="Time of day, HH:MM.")
 @click.option("--name", default="pipeline", show_default=True, help="systemd unit name.")
-def schedule(input_dir, out_dir, config_file, kind, at, name) -> None:
+def schedule(input_dir, out_dir, config_file, cron, systemd, at, name) -> None:
     """Print a nightly schedule for `pipeline run` with the current paths: --cron or --systemd."""
     from pipeline.schedule import cron_line, make_job, systemd_units
 
-    if kind is None:
-        raise click.UsageError("say --cron or --systemd")
+    if cron == systemd:
+        raise click.UsageError("say --cron or --systemd, one of them")
     config_path = Path(config_file) if config_file else _default_config()
     config = _config(config_file, input_dir=input_dir, out_dir=out_dir)
     try:
         job = make_job(config.input_dir, config.out_dir, config_path, at)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    if kind == "cron":
+    if cron:
         click.echo(f"# add with `crontab -e`; the run logs to {job.out_dir / 'cron.log'}")
         click.echo(cron_line(job))
         return

@@ -162,6 +162,8 @@ def test_systemd_units_verify(tmp_path):
 
 
 def test_schedule_usage_errors_exit_2(tmp_path):
-    for args in (["--at", "3:05"], ["--cron", "--at", "24:00"], ["--systemd", "--at", "noon"]):
+    for args in (["--at", "3:05"], ["--cron", "--at", "24:00"], ["--systemd", "--at", "noon"], ["--cron", "--systemd"]):
         result = run_cli("schedule", *args, cwd=tmp_path, check=False)
         assert result.returncode == 2 and "Traceback" not in result.stderr, args
+    both = run_cli("schedule", "--cron", "--systemd", cwd=tmp_path, check=False)
+    assert "one of them" in both.stderr and both.stdout == ""

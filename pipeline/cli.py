@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -32,33 +33,65 @@ def main() -> None:
     """Clean Chinese content-farm page dumps into clean, tagged Q&A records."""
 
 
+_STATE_OPTION = click.option("--state", "state_path", type=click.Path(dir_okay=False),
+                             help="State store (default OUT/state.sqlite).")
+# What overrides the configuration file, for `run` and for `config show`, which prints what a run would use.
+_CONFIG_OPTIONS = (
+    click.argument("input_dir", required=False, type=click.Path(file_okay=False)),
+    click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/)."),
+    _STATE_OPTION,
+    click.option("--no-dedup", is_flag=True, help="Keep every record (for debugging the cleaner)."),
+    click.option("--workers", type=click.IntRange(0), help="Worker processes (default: every core)."),
+    click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml)."),
+    click.option("--jsonl", is_flag=True, default=None, help="Also write records.jsonl."),
+    click.option("--executor", type=click.Choice(["local", "dask"]), help="Where the stages run (default local)."),
+    click.option("--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786."),
+)
+
+
+def _config_options(command):
+    for option in reversed(_CONFIG_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _overridden_config(config_file, input_dir, out_dir, state_path, no_dedup, workers, jsonl, executor,
+                       scheduler) -> Config:
+    return _config(config_file, input_dir=input_dir, out_dir=out_dir, state_path=state_path, workers=workers,
+                   dedup_enabled=False if no_dedup else None, jsonl=jsonl, executor=executor, scheduler=scheduler)
+
+
+def _writable_locations(config: Config) -> None:
+    """Makes the output folder and the state store's folder and checks that they take files: a wrong
+    --out or --state is then a usage error before the run starts, not a traceback inside it."""
+    if config.state_file.is_dir():
+        raise click.UsageError(f"the state store {config.state_file} is a folder; --state wants a file")
+    for folder, what in ((Path(config.out_dir), "output folder"), (config.state_file.parent, "state store's folder")):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            raise click.UsageError(f"cannot use {folder} as the {what}: {err.strerror or err}") from None
+
+
 @main.command(epilog=EXIT_CODES)
-@click.argument("input_dir", required=False, type=click.Path(file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/).")
-@click.option("--state", "state_path", type=click.Path(dir_okay=False), help="State store (default OUT/state.sqlite).")
-@click.option("--no-dedup", is_flag=True, help="Keep every record (for debugging the cleaner).")
-@click.option("--workers", type=click.IntRange(0), help="Worker processes (default: every core).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml).")
+@_config_options
 @click.option("--full", is_flag=True, help="Reprocess every input, not only new or changed ones.")
-@click.option("--jsonl", is_flag=True, default=None, help="Also write records.jsonl.")
-@click.option("--executor", type=click.Choice(["local", "dask"]), help="Where the stages run (default local).")
-@click.option("--scheduler", help="Dask scheduler address for --executor dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
               help="Log lines on stderr: readable text, or one JSON object per line.")
 @click.option("-v", "--verbose", is_flag=True, help="Also log progress steps (default: warnings and the summary).")
-def run(input_dir, out_dir, state_path, no_dedup, workers, config_file, full, jsonl, executor, scheduler,
-        log_format, verbose) -> None:
+def run(full, log_format, verbose, **options) -> None:
     """Process INPUT_DIR (default raw/) into OUT (default output/)."""
     from pipeline.executors.dask import DaskError
     from pipeline.run import EXIT_LOCKED, LockHeld, Run
 
     log = configure_logging(log_format, verbose)
-    config = _config(config_file, input_dir=input_dir, out_dir=out_dir, state_path=state_path,
-                     workers=workers, dedup_enabled=False if no_dedup else None, jsonl=jsonl,
-                     executor=executor, scheduler=scheduler)
+    config = _overridden_config(**options)
     try:
         with progress_bar(show_progress(log_format)) as progress:
-            summary = Run(config, full=full, progress=progress).execute()
+            pipeline_run = Run(config, full=full, progress=progress)  # a missing input folder: no output folder made
+            _writable_locations(config)
+            summary = pipeline_run.execute()
     except (ConfigError, SettingsMismatch, DaskError) as err:
         raise click.UsageError(str(err)) from None
     except LockHeld as err:
@@ -131,18 +164,20 @@ def report(run_id, out_dir, config_file) -> None:
 @main.command()
 @click.argument("target", metavar="RECORD_ID|FILE")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder holding the record (default output/).")
+@_STATE_OPTION
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config with site rules.")
-def show(target, out_dir, config_file) -> None:
+def show(target, out_dir, state_path, config_file) -> None:
     """Print a dump line by line, every line marked KEEP or drop with the rule that decided.
 
-    A record id is looked up in OUT and its source read from the run's input folder; the lines its
-    run removed are taken from that run's removed.csv. A FILE is cleaned on its own.
+    A record id is looked up in OUT and its source read from the input folder of the run that last
+    read it (the state store tells which); the lines that run removed are taken from its removed.csv.
+    A FILE is cleaned on its own.
     """
     from pipeline.clean import clean_page, load_rules
     from pipeline.clean.explain import explain_lines
     from pipeline.show import ShowError, find_record, read_page, record_decisions
 
-    config = _config(config_file, out_dir=out_dir)
+    config = _config(config_file, out_dir=out_dir, state_path=state_path)
     rules = load_rules(list(config.rules))
     path = Path(target)
     try:
@@ -150,7 +185,7 @@ def show(target, out_dir, config_file) -> None:
             header = f"# {path}: cleaned on its own"
             decisions = clean_page(read_page(path, path.name), rules).decisions
         else:
-            source = find_record(Path(config.out_dir), target)
+            source = find_record(Path(config.out_dir), target, config.state_file)
             header = (f"# record {source.record_id}: {source.source_path} part {source.part}, run {source.run_id}, "
                       f"input {source.input_dir}")
             decisions = record_decisions(Path(config.out_dir), source, rules)
@@ -165,23 +200,23 @@ def show(target, out_dir, config_file) -> None:
 @click.argument("input_dir", required=False, type=click.Path(file_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default output/).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="TOML config (default ./pipeline.toml).")
-@click.option("--cron", "kind", flag_value="cron", help="Print a crontab line (with flock).")
-@click.option("--systemd", "kind", flag_value="systemd", help="Print a systemd service and timer.")
+@click.option("--cron", is_flag=True, help="Print a crontab line (with flock).")
+@click.option("--systemd", is_flag=True, help="Print a systemd service and timer.")
 @click.option("--at", "at", default="02:30", show_default=True, help="Time of day, HH:MM.")
 @click.option("--name", default="pipeline", show_default=True, help="systemd unit name.")
-def schedule(input_dir, out_dir, config_file, kind, at, name) -> None:
+def schedule(input_dir, out_dir, config_file, cron, systemd, at, name) -> None:
     """Print a nightly schedule for `pipeline run` with the current paths: --cron or --systemd."""
     from pipeline.schedule import cron_line, make_job, systemd_units
 
-    if kind is None:
-        raise click.UsageError("say --cron or --systemd")
+    if cron == systemd:
+        raise click.UsageError("say --cron or --systemd, one of them")
     config_path = Path(config_file) if config_file else _default_config()
     config = _config(config_file, input_dir=input_dir, out_dir=out_dir)
     try:
         job = make_job(config.input_dir, config.out_dir, config_path, at)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    if kind == "cron":
+    if cron:
         click.echo(f"# add with `crontab -e`; the run logs to {job.out_dir / 'cron.log'}")
         click.echo(cron_line(job))
         return
@@ -252,7 +287,7 @@ def config_group() -> None:
 
 
 @config_group.command(name="show")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False))
-def config_show(config_file) -> None:
-    """Print the effective configuration as TOML."""
-    click.echo(_config(config_file).to_toml(), nl=False)
+@_config_options
+def config_show(**options) -> None:
+    """Print the effective configuration as TOML: the config file with the given options applied, as `run` would."""
+    click.echo(_overridden_config(**options).to_toml(), nl=False)

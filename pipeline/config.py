@@ -9,6 +9,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from pipeline.clean import load_rules
 from pipeline.dedup.fold import DedupSettings
 
 
@@ -83,8 +84,21 @@ _SECTIONS = {
 }
 
 
+# The allowed values of the keys that have limits: a test, and the range as an error message says it.
+_RANGES = {
+    "workers": (lambda n: n >= 0, "0 or more (0: every core)"),
+    "template_min_pages": (lambda n: n >= 1, "1 or more"),
+    "keyword_count": (lambda n: n >= 0, "0 or more"),
+    "ngram": (lambda n: n >= 1, "1 or more"),
+    "num_perm": (lambda n: n >= 1, "1 or more"),
+    "threshold": (lambda x: 0 < x <= 1, "within (0, 1]"),
+}
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+               tuple: "an array of tables", dict: "a table"}
+
+
 def load_config(path: Path | None, **overrides) -> Config:
-    """Reads a TOML file (if given) and applies the non-None overrides."""
+    """Reads a TOML file (if given), applies the non-None overrides and checks the result."""
     config = Config()
     if path is not None:
         try:
@@ -96,8 +110,7 @@ def load_config(path: Path | None, **overrides) -> Config:
         config = _apply(config, data, path)
     values = {k: v for k, v in overrides.items() if v is not None}
     config = replace(config, **values)
-    if config.executor not in EXECUTORS:
-        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {config.executor!r}")
+    _check(config, f"{path}: " if path is not None else "")
     return config
 
 
@@ -112,19 +125,42 @@ def _apply(config: Config, data: dict, path: Path) -> Config:
         bad = set(table) - _SECTIONS[section]
         if bad:
             raise ConfigError(f"{path}: unknown key(s) {sorted(bad)} in [{section}]; known: {sorted(_SECTIONS[section])}")
+        defaults = config.dedup if section == "dedup" else config
+        typed = {name: _typed(f"{path}: [{section}] {name}", value, getattr(defaults, name))
+                 for name, value in table.items()}
         if section == "dedup":
-            for name, value in table.items():
-                expected = type(getattr(config.dedup, name))
-                if not isinstance(value, expected) or isinstance(value, bool) and expected is not bool:
-                    raise ConfigError(f"{path}: [dedup] {name} must be {expected.__name__}, not {value!r}")
-            values["dedup"] = replace(config.dedup, **table)
-        elif section == "cleaner" and "rules" in table:
-            values["rules"] = tuple(table["rules"])
-            values.update({k: v for k, v in table.items() if k != "rules"})
+            values["dedup"] = replace(config.dedup, **typed)
         else:
-            values.update(table)
-    for name, value in values.items():
-        expected = type(getattr(config, name))
-        if expected in (int, float, bool, str) and not isinstance(value, expected):
-            raise ConfigError(f"{path}: {name} must be {expected.__name__}, not {value!r}")
+            values.update(typed)
     return replace(config, **values)
+
+
+def _typed(key: str, value, default):
+    """value, of the type of the key's default; an integer serves where a number is wanted."""
+    expected = type(default)
+    if expected is float and type(value) is int:
+        return float(value)
+    if expected is tuple and type(value) is list:
+        return tuple(value)
+    if type(value) is not expected:
+        raise ConfigError(f"{key} must be {_TYPE_NAMES[expected]}, not {value!r}")
+    return value
+
+
+def _check(config: Config, where: str) -> None:
+    """The checks a key's type cannot make: ranges, the executor, site rules and the taxonomy.
+    A run finds a bad value only after it has started, and `pipeline config show` never would."""
+    sections = {name: section for section, names in _SECTIONS.items() for name in names}
+    for name, (allowed, says) in _RANGES.items():
+        value = getattr(config.dedup if sections[name] == "dedup" else config, name)
+        if not allowed(value):
+            raise ConfigError(f"{where}[{sections[name]}] {name} must be {says}, not {value!r}")
+    if config.executor not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}, not {config.executor!r}")
+    try:
+        load_rules(list(config.rules))
+    except ValueError as err:
+        raise ConfigError(f"{where}[[cleaner.rules]] {err}") from None
+    for tag, terms in config.taxonomy.items():
+        if type(terms) is not list or not all(type(term) is str for term in terms):
+            raise ConfigError(f"{where}[records.taxonomy] {tag} must be an array of strings (its terms), not {terms!r}")

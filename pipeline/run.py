@@ -193,10 +193,15 @@ class Run:
         config_changed = last_config is None or last_config[0] != summary.config_hash
         todo, fingerprints, known = [], {}, set()
         unchanged: dict[str, str] = {}  # source name → path relative to the input folder
+
+        def refuse(name: str, reason: str) -> None:
+            summary.errors.append({"source_path": name, "reason": reason})
+            log.warning("%s: %s", name, reason)
+
         for path, rel, reason, name, previous in store.with_known_inputs(discover(self.input_dir), source_name):
             summary.inputs_seen += 1
             if reason is not None:  # reported on every run, as long as it is there
-                summary.errors.append({"source_path": name, "reason": reason})
+                refuse(name, reason)
                 continue
             if previous is not None:
                 known.add(name)
@@ -210,12 +215,14 @@ class Run:
                 # Only a known input with a new size or time is worth reading here: the workers hash the others.
                 digest = content_hash(path) if previous else None
             except OSError as err:
-                summary.errors.append({"source_path": name, "reason": f"cannot read file: {err.strerror or err}"})
+                refuse(name, f"cannot read file: {err.strerror or err}")
                 continue
-            fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
             if previous and previous[2] == digest:
+                # Touched, not changed: its records and removed lines are still those of the run that read it.
+                fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest, previous[3])
                 unchanged[name] = rel
                 continue
+            fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
             todo.append(rel)
         # A copy folded into a changed input's record would point at a record that is gone: fold it again.
         for name in sorted(store.copies_of({source_name(rel) for rel in todo}) & unchanged.keys()):
@@ -323,8 +330,9 @@ class Run:
                   first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
                   signed.matrix[i]) for i in folded.new_canonicals),
                 signed.bands[folded.new_canonicals])
+        # A fingerprint with a fourth field, the run that read an input touched but not changed, keeps it.
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
-                             [(rel, *fp, run_id) for rel, fp in sorted(fingerprints.items()) if fp[2] is not None])
+                             [(rel, *fp, run_id)[:5] for rel, fp in sorted(fingerprints.items()) if fp[2] is not None])
         store.finish_run(run_id)
         self._stage("", summary)
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pyarrow.parquet as pq
 
 from pipeline.clean import RuleSet, clean_page
 from pipeline.clean.explain import with_recorded_removals
+from pipeline.dedup.store import last_run_of
 from pipeline.model import LineDecision, Page, PageError
 from pipeline.readers import input_of, read_source
 from pipeline.writers.tables import read_csv_rows
@@ -24,11 +26,11 @@ class RecordSource:
     record_id: str
     source_path: str  # relative to the input folder; `file#N` inside an archive
     part: int
-    run_id: str  # the run that wrote the record
+    run_id: str  # the run that last read the record's input
     input_dir: Path
 
 
-def find_record(out_dir: Path, record_id: str) -> RecordSource:
+def find_record(out_dir: Path, record_id: str, state_file: Path) -> RecordSource:
     """Looks the id up among the kept records, then among the folded copies, of OUT."""
     for table, run_column in (("records.parquet", "first_seen_run"), ("duplicates.parquet", "run_id")):
         path = out_dir / table
@@ -38,8 +40,13 @@ def find_record(out_dir: Path, record_id: str) -> RecordSource:
                              filters=[("record_id", "==", record_id)]).to_pylist()
         if rows:
             row = rows[0]
-            return RecordSource(record_id, row["source_path"], row["part"], row[run_column],
-                                _input_dir(out_dir, row[run_column]))
+            # A record that came out the same from a changed input keeps its first_seen_run, but the line
+            # numbers of removed.csv are those of the input as the run that last read it saw it.
+            try:
+                run_id = last_run_of(state_file, input_of(row["source_path"])) or row[run_column]
+            except sqlite3.Error as err:
+                raise ShowError(f"cannot read the state store {state_file}: {err}") from None
+            return RecordSource(record_id, row["source_path"], row["part"], run_id, _input_dir(out_dir, run_id))
     if not (out_dir / "records.parquet").exists():
         raise ShowError(f"{record_id} is neither a file nor a record: {out_dir} holds no records.parquet")
     raise ShowError(f"{record_id} is neither a file nor a record id in {out_dir}/records.parquet "
@@ -73,7 +80,7 @@ def read_page(file: Path, source_path: str, input_dir: Path | None = None) -> Pa
 
 
 def record_decisions(out_dir: Path, source: RecordSource, rules: RuleSet) -> list[LineDecision]:
-    """The record's page cleaned again, settled by what its run (the run that read the source) recorded in removed.csv."""
+    """The record's page cleaned again, settled by what the run that last read its input recorded in removed.csv."""
     file = source.input_dir / input_of(source.source_path)
     if not file.is_file():
         raise ShowError(f"the source of {source.record_id}, {file}, is gone (moved or deleted since run {source.run_id})")

@@ -170,6 +170,14 @@ def test_every_bad_input_gets_its_reason_in_run_json_and_errors_csv(bad_run):
     assert set(latest_summary(out)["no_article"]) == EXPECTED_NO_ARTICLE
 
 
+def test_every_bad_input_is_logged_on_stderr(bad_run):
+    out, _, stderr, _, _ = bad_run
+    errors = latest_summary(out)["errors"]
+    assert {e["source_path"] for e in errors} >= {"link_leaving.txt", "dev_zero.txt", "pipe.txt"}  # refused at discovery
+    for error in errors:
+        assert f"pipeline: warning: {error['source_path']}: {error['reason']}\n" in stderr, error
+
+
 def test_inputs_that_are_fine_after_all_give_their_records(bad_run):
     records = read_records(bad_run[0]).set_index("source_path")
     assert set(records.index) == set(EXPECTED_RECORDS)

@@ -2,6 +2,7 @@
 
 import csv
 import fcntl
+import os
 import re
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RAW, read_records, run_cli
+from tests.conftest import RAW, latest_summary, read_records, run_cli
 
 SAMPLE = "001_386c8cc45b7cb5d6.txt"
 
@@ -40,17 +41,49 @@ def test_show_record_marks_every_removed_line_with_the_rule_of_its_run(copied_ru
     result = run_cli("show", record_id, "--out", out)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"# record {record_id}: {SAMPLE} part 0")
-    shown = {int(line[:5]): line for line in _explained(result.stdout)}
-    run_dir = out / "runs" / (out / "latest_run").read_text().strip()
-    with open(run_dir / "removed.csv", encoding="utf-8-sig") as handle:
-        removed = [row for row in csv.DictReader(handle) if row["source_path"] == SAMPLE]
-    assert removed
-    for row in removed:
-        line = shown[int(row["line_no"])]
-        assert re.match(rf"\s*\d+ (drop|KEEP) {row['rule']}\s+\| ", line), line
+    shown = _shown_with_the_rules_of(result.stdout, out / "runs" / (out / "latest_run").read_text().strip())
     kept = [line for line in shown.values() if " KEEP body " in line]
     assert any("合法催收可以理解,违法催收必须抵制。" in line for line in kept)
     assert not any(line.split("|", 1)[1].strip().startswith("当前位置") for line in kept)
+
+
+def _shown_with_the_rules_of(stdout: str, run_dir: Path) -> dict[int, str]:
+    """The lines `pipeline show` printed for SAMPLE by number, checked against the run's removed.csv."""
+    shown = {int(line[:5]): line for line in _explained(stdout)}
+    with open(run_dir / "removed.csv", encoding="utf-8-sig") as handle:
+        removed = {int(row["line_no"]): row["rule"] for row in csv.DictReader(handle) if row["source_path"] == SAMPLE}
+    assert removed
+    for line_no, line in shown.items():
+        rule = removed.get(line_no, "body|title")
+        assert re.match(rf"\s*\d+ (drop|KEEP) ({rule})\s+\| ", line), (line, rule)
+    return shown
+
+
+def test_show_takes_the_removed_lines_of_the_run_that_last_read_a_changed_dump(tmp_path):
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    shutil.copytree(RAW, inputs)
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    first_run = (out / "latest_run").read_text().strip()
+    record_id = read_records(out).set_index("source_path").loc[SAMPLE, "record_id"]
+    dump = inputs / SAMPLE
+    lines = dump.read_text(encoding="utf-8").split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith("版权声明"))
+    # two more footer lines: every later line moves down by two, the record stays the same
+    dump.write_text("\n".join(lines[:at] + ["返回顶部", "扫描二维码关注公众号"] + lines[at:]), encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    changed_run = (out / "latest_run").read_text().strip()
+    records = read_records(out).set_index("record_id")
+    assert changed_run != first_run and records.loc[record_id, "first_seen_run"] == first_run
+    result = run_cli("show", record_id, "--out", out)
+    assert result.returncode == 0 and f"run {changed_run}," in result.stdout.splitlines()[0]
+    shown = _shown_with_the_rules_of(result.stdout, out / "runs" / changed_run)
+    assert " drop " in shown[at + 1] and " drop " in shown[at + 2]  # the new lines (numbered from 1)
+    # Touched but not changed: the next run reads nothing, and the lines are still those the changed run removed.
+    stat = dump.stat()
+    os.utime(dump, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    assert latest_summary(out)["inputs_processed"] == 0
+    assert run_cli("show", record_id, "--out", out).stdout == result.stdout
 
 
 def test_show_finds_a_folded_copy_and_a_file(copied_run):
@@ -129,6 +162,8 @@ def test_systemd_units_verify(tmp_path):
 
 
 def test_schedule_usage_errors_exit_2(tmp_path):
-    for args in (["--at", "3:05"], ["--cron", "--at", "24:00"], ["--systemd", "--at", "noon"]):
+    for args in (["--at", "3:05"], ["--cron", "--at", "24:00"], ["--systemd", "--at", "noon"], ["--cron", "--systemd"]):
         result = run_cli("schedule", *args, cwd=tmp_path, check=False)
         assert result.returncode == 2 and "Traceback" not in result.stderr, args
+    both = run_cli("schedule", "--cron", "--systemd", cwd=tmp_path, check=False)
+    assert "one of them" in both.stderr and both.stdout == ""

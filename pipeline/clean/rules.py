@@ -392,22 +392,31 @@ def _trie_pattern(strings: list[str]) -> re.Pattern | None:
     return re.compile(pattern(trie))
 
 
-def _rule_from_table(table: dict) -> Rule:
+# The fields of a rule table and their types; name, reason and pattern are required.
+RULE_FIELDS = {"name": str, "reason": str, "pattern": str, "max_chars": int, "action": str, "flag": str, "paths": list}
+
+
+def _rule_from_table(table: object) -> Rule:
+    if not isinstance(table, dict):
+        raise ValueError(f"a rule must be a table with the fields {', '.join(RULE_FIELDS)}, not {table!r}")
+    name = table.get("name", "?")
+    missing = [key for key in ("name", "reason", "pattern") if key not in table]
+    if missing:
+        raise ValueError(f"rule {name!r} lacks the field(s) {', '.join(missing)}")
+    unknown = sorted(set(table) - set(RULE_FIELDS))
+    if unknown:
+        raise ValueError(f"rule {name!r} has unknown field(s) {', '.join(unknown)}; known: {', '.join(RULE_FIELDS)}")
+    for key, value in table.items():
+        if type(value) is not RULE_FIELDS[key] or key == "paths" and not all(type(glob) is str for glob in value):
+            kind = {str: "a string", int: "an integer", list: "an array of strings"}[RULE_FIELDS[key]]
+            raise ValueError(f"rule {name!r}: {key} must be {kind}, not {value!r}")
     try:
-        rule = Rule(
-            name=str(table["name"]),
-            reason=str(table["reason"]),
-            pattern=str(table["pattern"]),
-            max_chars=int(table.get("max_chars", 200)),
-            action=str(table.get("action", "drop")),
-            flag=table.get("flag"),
-            paths=tuple(table.get("paths", ())),
-        )
-        re.compile(rule.pattern)
-    except KeyError as missing:
-        raise ValueError(f"rule {table.get('name', '?')!r} lacks the field {missing}") from None
+        re.compile(table["pattern"])
     except re.error as err:
-        raise ValueError(f"rule {table.get('name', '?')!r} has a bad pattern: {err}") from None
+        raise ValueError(f"rule {name!r} has a bad pattern: {err}") from None
+    rule = Rule(name=table["name"], reason=table["reason"], pattern=table["pattern"],
+                max_chars=table.get("max_chars", 200), action=table.get("action", "drop"), flag=table.get("flag"),
+                paths=tuple(table.get("paths", ())))
     if rule.action not in ("drop", "cut"):
         raise ValueError(f"rule {rule.name!r}: action must be 'drop' or 'cut', not {rule.action!r}")
     return rule

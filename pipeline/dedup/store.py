@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Callable, Iterable
 from pathlib import Path
@@ -161,13 +162,15 @@ class StateStore:
         return found
 
     def with_known_inputs(self, discovered: Iterable[tuple], name_of: Callable[[str], str]):
-        """Yields (*found, name, (size, mtime_ns, content_hash) or None) for each discovered input, found
-        (path, rel, …), looked up a chunk at a time: a crawl of millions of files is never held as one dict."""
+        """Yields (*found, name, (size, mtime_ns, content_hash, run_id) or None) for each discovered input, found
+        (path, rel, …), looked up a chunk at a time: a crawl of millions of files is never held as one dict.
+        run_id is the run that last read the input."""
         for chunk in _chunks(discovered):
             names = [name_of(found[1]) for found in chunk]
             marks = ",".join("?" * len(names))
             known = {row[0]: row[1:] for row in self.db.execute(
-                f"SELECT source_path, size, mtime_ns, content_hash FROM inputs WHERE source_path IN ({marks})", names)}
+                f"SELECT source_path, size, mtime_ns, content_hash, run_id FROM inputs WHERE source_path IN ({marks})",
+                names)}
             for found, name in zip(chunk, names):
                 yield *found, name, known.get(name)
 
@@ -187,6 +190,16 @@ class StateStore:
 
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM canonical").fetchone()[0]
+
+
+def last_run_of(path: Path, source_path: str) -> str | None:
+    """The run that last read an input, from the state store at path opened read-only; None if there is
+    no store or it does not know the input."""
+    if not path.is_file():
+        return None
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+        row = db.execute("SELECT run_id FROM inputs WHERE source_path = ?", (source_path,)).fetchone()
+    return row[0] if row else None
 
 
 class _Transaction:

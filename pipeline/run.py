@@ -31,7 +31,7 @@ from pipeline.clean.templates import TemplateCounter
 from pipeline.config import Config, ConfigError
 from pipeline.dedup.fold import FoldResult, Signatures, band_keys, band_layout, fold
 from pipeline.dedup.signature import Signer
-from pipeline.dedup.store import StateStore
+from pipeline.dedup.store import InputFingerprints, StateStore
 from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
 from pipeline.readers import content_hash, discover, input_of, source_name
@@ -167,7 +167,7 @@ class Run:
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
                     folded = FoldResult([None] * len(signed), [None] * len(signed), np.ones(len(signed)), [])
-                self._finish(signed, folded, spool, reprocessed, fingerprints, store, summary, run_id)
+                self._finish(signed, folded, spool, reprocessed, todo, fingerprints, store, summary, run_id)
         finally:
             if executor is not None:
                 executor.close()
@@ -185,13 +185,13 @@ class Run:
         if self.on_stage is not None:
             self.on_stage(name)
 
-    def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[str], dict, set[str]]:
+    def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[str], InputFingerprints, set[str]]:
         """The inputs to process (relative paths), the fingerprints to remember of them, and the names of
         those an earlier run already processed."""
         self._stage("select_inputs", summary)
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
-        todo, fingerprints, known = [], {}, set()
+        todo, fingerprints, known = [], InputFingerprints(), set()
         unchanged: dict[str, str] = {}  # source name → path relative to the input folder
 
         def refuse(name: str, reason: str) -> None:
@@ -219,14 +219,22 @@ class Run:
                 continue
             if previous and previous[2] == digest:
                 # Touched, not changed: its records and removed lines are still those of the run that read it.
-                fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest, previous[3])
+                fingerprints.touched[name] = (stat.st_size, stat.st_mtime_ns, digest, previous[3])
                 unchanged[name] = rel
                 continue
-            fingerprints[name] = (stat.st_size, stat.st_mtime_ns, digest)
+            fingerprints.add(stat.st_size, stat.st_mtime_ns)
             todo.append(rel)
         # A copy folded into a changed input's record would point at a record that is gone: fold it again.
         for name in sorted(store.copies_of({source_name(rel) for rel in todo}) & unchanged.keys()):
-            todo.append(unchanged.pop(name))
+            rel = unchanged.pop(name)
+            fingerprints.touched.pop(name, None)
+            try:
+                stat = os.stat(self.input_dir / rel)
+            except OSError as err:
+                refuse(name, f"cannot read file: {err.strerror or err}")
+                continue
+            fingerprints.add(stat.st_size, stat.st_mtime_ns)
+            todo.append(rel)
         summary.inputs_unchanged = len(unchanged)
         summary.inputs_processed = len(todo)
         return todo, fingerprints, known
@@ -247,7 +255,7 @@ class Run:
                             band_layout(dedup) if dedup is not None else (0, 0), page_spool and str(page_spool))
 
     def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path,
-                 fingerprints: dict) -> Signatures:
+                 fingerprints: InputFingerprints) -> Signatures:
         self._stage("clean_build_sign", summary)
         run_dir = self.out_dir / "runs" / context.run_id
         signatures: list[Signatures] = []
@@ -255,10 +263,12 @@ class Run:
         writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False)
         try:
             with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
-                for result in executor.map(process_batch, batches, context):
-                    for name, digest in result.digests.items():
-                        if name in fingerprints:
-                            fingerprints[name] = (*fingerprints[name][:2], digest)
+                position = 0
+                for batch, result in zip(batches, executor.map(process_batch, batches, context)):
+                    for rel in batch:
+                        if (digest := result.digests.get(source_name(rel))) is not None:
+                            fingerprints.set_digest(position, digest)
+                        position += 1
                     writer.write_table(result.records)
                     removed.write(result.removed)
                     signatures.append(result.signatures)
@@ -287,8 +297,8 @@ class Run:
         if self.progress is not None:
             self.progress(len(result.page_stats))
 
-    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], fingerprints: dict,
-                store: StateStore, summary: RunSummary, run_id: str) -> None:
+    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], todo: list[str],
+                fingerprints: InputFingerprints, store: StateStore, summary: RunSummary, run_id: str) -> None:
         self._stage("write", summary)
         prior_duplicates = DUPLICATE_SCHEMA.empty_table()
         if (self.out_dir / "duplicates.parquet").exists():
@@ -330,9 +340,8 @@ class Run:
                   first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
                   signed.matrix[i]) for i in folded.new_canonicals),
                 signed.bands[folded.new_canonicals])
-        # A fingerprint with a fourth field, the run that read an input touched but not changed, keeps it.
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
-                             [(rel, *fp, run_id)[:5] for rel, fp in sorted(fingerprints.items()) if fp[2] is not None])
+                             fingerprints.rows(map(source_name, todo), run_id))
         store.finish_run(run_id)
         self._stage("", summary)
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -29,7 +29,7 @@ from filelock import FileLock, Timeout
 from pipeline.clean import load_rules
 from pipeline.clean.templates import TemplateCounter
 from pipeline.config import Config, ConfigError
-from pipeline.dedup.fold import FoldResult, Signatures, band_keys, band_layout, fold
+from pipeline.dedup.fold import FoldResult, Signatures, SignatureSpool, band_keys, band_layout, fold
 from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import InputFingerprints, StateStore
 from pipeline.executors import make_executor
@@ -125,8 +125,8 @@ class Run:
     def _execute(self) -> RunSummary:
         for folder in (self.out_dir, *(self.out_dir / "runs").glob("*/")):
             remove_stale_temporaries(folder)
-        for pages in self.out_dir.glob(".pages-*/"):  # left by a killed run
-            shutil.rmtree(pages, ignore_errors=True)
+        for spooled in (*self.out_dir.glob(".pages-*/"), *self.out_dir.glob(".signatures-*/")):  # a killed run's
+            shutil.rmtree(spooled, ignore_errors=True)
         store = StateStore(self.config.state_file)
         dedup = self.config.dedup if self.config.dedup_enabled else None
         executor = run_id = None
@@ -174,6 +174,7 @@ class Run:
             store.close()
             if run_id is not None:
                 shutil.rmtree(self.out_dir / f".pages-{run_id}", ignore_errors=True)
+                shutil.rmtree(self.out_dir / f".signatures-{run_id}", ignore_errors=True)
         return summary
 
     def _stage(self, name: str, summary: RunSummary) -> None:
@@ -258,7 +259,7 @@ class Run:
                  fingerprints: InputFingerprints) -> Signatures:
         self._stage("clean_build_sign", summary)
         run_dir = self.out_dir / "runs" / context.run_id
-        signatures: list[Signatures] = []
+        signatures = SignatureSpool(self.out_dir / f".signatures-{context.run_id}")
         slowest: list[tuple[float, str]] = []
         writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False)
         try:
@@ -276,7 +277,7 @@ class Run:
         finally:
             writer.close()
         summary.slowest = [{"source_path": path, "seconds": seconds} for seconds, path in sorted(slowest, reverse=True)]
-        return Signatures.concat(signatures)
+        return signatures.collect()
 
     def _account(self, result: BatchResult, summary: RunSummary, slowest: list) -> None:
         summary.errors.extend(result.errors)

@@ -13,8 +13,10 @@ source path.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -79,6 +81,39 @@ class Signatures:
 
     def exact_hex(self, i: int) -> str:
         return f"{int(self.exact[i]):016x}"
+
+
+class SignatureSpool:
+    """Collects a run's signatures batch by batch. The wide columns (MinHash values and band keys, 340
+    bytes per record) go to files in `folder` as they come and are read back in one piece for the
+    fold, so the run never holds every batch's arrays and their concatenation at once."""
+
+    def __init__(self, folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self._folder = folder
+        self._matrix, self._bands = open(folder / "minhash.bin", "wb"), open(folder / "bands.bin", "wb")
+        self._columns: list[Signatures] = []  # the narrow columns; their wide ones emptied
+        self._widths = (0, 0)
+
+    def append(self, part: Signatures) -> None:
+        if not len(part):
+            return
+        self._widths = (part.matrix.shape[1], part.bands.shape[1])
+        part.matrix.tofile(self._matrix)
+        part.bands.tofile(self._bands)
+        self._columns.append(Signatures(part.record_ids, part.source_paths, part.parts, part.char_counts, part.exact))
+
+    def collect(self) -> Signatures:
+        """Every batch's signatures; the files are gone afterwards."""
+        self._matrix.close()
+        self._bands.close()
+        narrow, self._columns = Signatures.concat(self._columns), []
+        if len(narrow):
+            permutations, bands = self._widths
+            narrow.matrix = np.fromfile(self._matrix.name, np.uint32).reshape(-1, permutations)
+            narrow.bands = np.fromfile(self._bands.name, np.int32).reshape(-1, bands)
+        shutil.rmtree(self._folder, ignore_errors=True)
+        return narrow
 
 
 @dataclass

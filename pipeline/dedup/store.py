@@ -106,7 +106,8 @@ class StateStore:
     def check_settings(self, settings: dict[str, str]) -> None:
         stored = dict(self.db.execute("SELECT key, value FROM settings"))
         if not stored:
-            self.db.executemany("INSERT INTO settings VALUES (?, ?)", sorted(settings.items()))
+            with self.transaction():  # all or none: a run killed between two rows left a store no run accepted
+                self.db.executemany("INSERT INTO settings VALUES (?, ?)", sorted(settings.items()))
             return
         differing = {k: (stored.get(k), v) for k, v in settings.items() if stored.get(k) != v}
         if differing:

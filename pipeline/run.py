@@ -157,9 +157,7 @@ class Run:
                 self._stage("fold", summary)
                 # Only inputs an earlier run saw have records, canonicals and copies to replace; a killed
                 # run taken over may have written outputs of inputs the store does not know yet.
-                reprocessed = {source_name(rel) for rel in todo}
-                if not takes_over:
-                    reprocessed &= known
+                reprocessed = {name for name in map(source_name, todo) if takes_over or name in known}
                 if dedup is not None:
                     if reprocessed:
                         bands, rows = context.band_layout
@@ -318,8 +316,17 @@ class Run:
         store.add_copies({(input_of(path), input_of(canonical)) for path, canonical in
                           zip(copy_paths, duplicates.column("canonical_source_path").to_pylist())})
         regrouped.update(canonical_ids)
-        first_seen = self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
-                                         summary, run_id)
+        first_seen = self._earlier_first_seen(reprocessed)
+        if folded.new_canonicals:
+            store.add_canonicals(
+                ((signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
+                  first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
+                  signed.matrix[i]) for i in folded.new_canonicals),
+                signed.bands[folded.new_canonicals])
+        # The signature values are in the store now; rewriting the records needs the memory more.
+        signed.matrix = signed.bands = None
+        self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped, first_seen,
+                            summary, run_id)
         spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id
         summary.duplicates_new = len(duplicates)
@@ -335,12 +342,6 @@ class Run:
                 sink.write(errors)
         with atomic_path(self.out_dir / "removed.csv") as tmp:
             shutil.copyfile(run_dir / "removed.csv", tmp)
-        if folded.new_canonicals:
-            store.add_canonicals(
-                ((signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
-                  first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
-                  signed.matrix[i]) for i in folded.new_canonicals),
-                signed.bands[folded.new_canonicals])
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
                              fingerprints.rows(map(source_name, todo), run_id))
         store.finish_run(run_id)
@@ -351,16 +352,27 @@ class Run:
         write_report(run_dir)
         write_text(self.out_dir / "latest_run", run_id + "\n")
 
+    def _earlier_first_seen(self, reprocessed: set[str]) -> dict[str, str]:
+        """first_seen_run of the reprocessed inputs' earlier records: one that comes out again keeps it."""
+        first_seen: dict[str, str] = {}
+        if not reprocessed:
+            return first_seen
+        for table in read_parquet_batches(self.out_dir / "records.parquet", columns=["record_id", "source_path",
+                                                                                    "first_seen_run"]):
+            for record_id, path, run in zip(*(column.to_pylist() for column in table.columns)):
+                if input_of(path) in reprocessed:
+                    first_seen[record_id] = run
+        return first_seen
+
     def _write_records(self, spool: Path, reprocessed: set[str], copies: set, sources: dict[str, list[str]],
-                       regrouped: set[str], summary: RunSummary, run_id: str) -> dict[str, str]:
+                       regrouped: set[str], first_seen: dict[str, str], summary: RunSummary, run_id: str) -> None:
         """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records.
 
         An earlier record's duplicate_sources and dup_count are looked up again only if it is one of the
-        regrouped canonicals (copies were folded into it or taken away this run). Returns the earlier
-        first_seen_run of the reprocessed inputs' records: one that comes out again keeps it.
+        regrouped canonicals (copies were folded into it or taken away this run); a record that comes out
+        again keeps its first_seen run.
         """
         seen: set[str] = set()
-        first_seen: dict[str, str] = {}
         regrouped_ids = pa.array(sorted(regrouped), pa.string())
 
         def fresh(table: pa.Table, keep: list[bool] | None) -> pa.Table:
@@ -403,10 +415,6 @@ class Run:
                 keep = [True] * table.num_rows
                 if reprocessed:
                     keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
-                    for record_id, run, kept in zip(table.column("record_id").to_pylist(),
-                                                    table.column("first_seen_run").to_pylist(), keep):
-                        if not kept:
-                            first_seen[record_id] = run
                 write(cumulative, fresh(table, keep))
             for table in read_parquet_batches(spool):
                 parts = table.column("part").to_pylist()
@@ -419,7 +427,6 @@ class Run:
                 write([*cumulative, this_run], table)
             write([], None)
         summary.records_total = len(seen)
-        return first_seen
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:

@@ -147,16 +147,13 @@ def write_parquet(path: Path, rows: list[dict] | pa.Table, schema: pa.Schema) ->
         sink.write(rows)
 
 
-def read_parquet_batches(path: Path, batch_rows: int = 8192):
-    """A Parquet file as tables of at most batch_rows rows; nothing if the file does not exist."""
+def read_parquet_batches(path: Path, batch_rows: int = 8192, columns: list[str] | None = None):
+    """A Parquet file (or some of its columns) as tables of at most batch_rows rows; nothing if the file
+    does not exist."""
     if not path.exists():
         return
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
         yield pa.Table.from_batches([batch])
-
-
-def read_parquet_rows(path: Path) -> list[dict]:
-    return [row for table in read_parquet_batches(path) for row in table.to_pylist()]
 
 
 class JsonlSink:

@@ -149,3 +149,18 @@ def test_copies_of_a_changed_dump_are_folded_again_and_never_point_at_a_gone_rec
     assert "repost_of_001.txt" in set(records["source_path"]) | set(duplicates["source_path"])
     counts = dict(zip(records["record_id"], records["dup_count"].astype(int)))
     assert sum(counts.values()) == len(duplicates)
+
+
+def test_a_changed_dump_whose_article_is_unchanged_keeps_its_record_and_first_seen_run(first_run):
+    inputs, out = first_run
+    before = read_records(out).set_index("source_path")
+    first_run_id = latest_summary(out)["run_id"]
+    dump = inputs / "synthetic_lawblog_01.txt"
+    dump.write_text(dump.read_text(encoding="utf-8") + "\n版权所有 © 2025 本站 保留所有权利\n", encoding="utf-8")
+    result = run_cli("run", inputs, "--out", out, "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    assert latest_summary(out)["inputs_processed"] == 1 and latest_summary(out)["run_id"] != first_run_id
+    after = read_records(out).set_index("source_path")
+    assert after.loc["synthetic_lawblog_01.txt", "record_id"] == before.loc["synthetic_lawblog_01.txt", "record_id"]
+    assert set(after["first_seen_run"]) == {first_run_id}
+    assert len(after) == len(before)

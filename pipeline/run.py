@@ -262,12 +262,12 @@ class Run:
         writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False)
         try:
             with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
-                position = 0
-                for batch, result in zip(batches, executor.map(process_batch, batches, context)):
-                    for rel in batch:
-                        if (digest := result.digests.get(source_name(rel))) is not None:
-                            fingerprints.set_digest(position, digest)
-                        position += 1
+                position = 0  # of the batch's first file among the inputs to process
+                for result in executor.map(process_batch, batches, context):
+                    for offset, digest in enumerate(result.digests):
+                        if digest is not None:
+                            fingerprints.set_digest(position + offset, digest)
+                    position += len(result.digests)
                     writer.write_table(result.records)
                     removed.write(result.removed)
                     signatures.append(result.signatures)
@@ -312,10 +312,9 @@ class Run:
         all_duplicates = pa.concat_tables([prior_duplicates, duplicates])
         copy_paths, copy_parts = duplicates.column("source_path").to_pylist(), duplicates.column("part").to_pylist()
         copies = set(zip(copy_paths, copy_parts))
-        canonical_ids = duplicates.column("canonical_record_id").to_pylist()
         store.add_copies({(input_of(path), input_of(canonical)) for path, canonical in
                           zip(copy_paths, duplicates.column("canonical_source_path").to_pylist())})
-        regrouped.update(canonical_ids)
+        regrouped.update(duplicates.column("canonical_record_id").to_pylist())
         first_seen = self._earlier_first_seen(reprocessed)
         if folded.new_canonicals:
             store.add_canonicals(

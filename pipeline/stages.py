@@ -23,7 +23,7 @@ from pipeline.clean.templates import page_line_keys
 from pipeline.dedup.fold import DedupSettings, Item, Signatures, sign
 from pipeline.model import Page, PageError
 from pipeline.outputs import RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import content_hash, read_source, refusal, source_name
+from pipeline.readers import content_hash, read_source, refusal
 from pipeline.records.build import RecordBuilder
 
 Batch = list[str]  # input files, relative to the input folder
@@ -54,16 +54,16 @@ class BatchResult:
     errors: list[dict] = field(default_factory=list)
     no_article: list[str] = field(default_factory=list)
     page_stats: list[dict] = field(default_factory=list)  # per page: source_path, lines, removed, seconds
-    digests: dict[str, str] = field(default_factory=dict)  # input → content hash, for the state store
+    digests: list[str | None] = field(default_factory=list)  # per file of the batch: content hash, for the state store
 
 
 @dataclass
 class ReadBatch:
-    """A batch's files as read: pages and per-file errors in file order, and each readable file's
-    content hash (taken here, where the file is read anyway, not one by one in the run's process)."""
+    """A batch's files as read: pages and per-file errors in file order, and per file its content hash,
+    None if unreadable (taken here, where the file is read anyway, not one by one in the run's process)."""
 
     items: list[Page | PageError] = field(default_factory=list)
-    digests: dict[str, str] = field(default_factory=dict)
+    digests: list[str | None] = field(default_factory=list)
 
     @property
     def pages(self) -> list[Page]:
@@ -74,9 +74,11 @@ def read_batch(batch: Batch, input_dir: str) -> ReadBatch:
     root, read = Path(input_dir), ReadBatch()
     for rel in batch:
         path = root / rel
+        digest = None
         if refusal(path, root) is None:
             with suppress(OSError):
-                read.digests[source_name(rel)] = content_hash(path)
+                digest = content_hash(path)
+        read.digests.append(digest)
         read.items.extend(read_source(path, rel, root))
     return read
 

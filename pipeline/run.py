@@ -40,7 +40,7 @@ from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
-from pipeline.writers.tables import CsvSink, JsonlSink, ParquetSink, read_parquet_batches
+from pipeline.writers.tables import ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
@@ -127,6 +127,8 @@ class Run:
             remove_stale_temporaries(folder)
         for spooled in (*self.out_dir.glob(".pages-*/"), *self.out_dir.glob(".signatures-*/")):  # a killed run's
             shutil.rmtree(spooled, ignore_errors=True)
+        for spooled in self.out_dir.glob(".records-*.arrow"):
+            spooled.unlink(missing_ok=True)
         store = StateStore(self.config.state_file)
         dedup = self.config.dedup if self.config.dedup_enabled else None
         executor = run_id = None
@@ -147,7 +149,7 @@ class Run:
             executor = make_executor(self.config.executor, workers, self.config.scheduler)
             batches = batches_of(todo, workers)
             context = self._learn_templates(batches, executor, run_id, dedup, summary)
-            spool = self.out_dir / f".spool-{run_id}.parquet"
+            spool = self.out_dir / f".records-{run_id}.arrow"
             signed = self._process(batches, executor, context, summary, spool, fingerprints)
             executor.release_workers()
             # The run's changes to the state store are one transaction, committed after every output file
@@ -259,21 +261,17 @@ class Run:
         run_dir = self.out_dir / "runs" / context.run_id
         signatures = SignatureSpool(self.out_dir / f".signatures-{context.run_id}")
         slowest: list[tuple[float, str]] = []
-        writer = pq.ParquetWriter(str(spool), RECORD_SCHEMA, compression="zstd", compression_level=1, use_dictionary=False)
-        try:
-            with CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
-                position = 0  # of the batch's first file among the inputs to process
-                for result in executor.map(process_batch, batches, context):
-                    for offset, digest in enumerate(result.digests):
-                        if digest is not None:
-                            fingerprints.set_digest(position + offset, digest)
-                    position += len(result.digests)
-                    writer.write_table(result.records)
-                    removed.write(result.removed)
-                    signatures.append(result.signatures)
-                    self._account(result, summary, slowest)
-        finally:
-            writer.close()
+        with ArrowSpool(spool, RECORD_SCHEMA) as records, CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
+            position = 0  # of the batch's first file among the inputs to process
+            for result in executor.map(process_batch, batches, context):
+                for offset, digest in enumerate(result.digests):
+                    if digest is not None:
+                        fingerprints.set_digest(position + offset, digest)
+                position += len(result.digests)
+                records.write(result.records)
+                removed.write(result.removed)
+                signatures.append(result.signatures)
+                self._account(result, summary, slowest)
         summary.slowest = [{"source_path": path, "seconds": seconds} for seconds, path in sorted(slowest, reverse=True)]
         return signatures.collect()
 
@@ -415,7 +413,7 @@ class Run:
                 if reprocessed:
                     keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
                 write(cumulative, fresh(table, keep))
-            for table in read_parquet_batches(spool):
+            for table in read_spool_batches(spool):
                 parts = table.column("part").to_pylist()
                 table = table.filter(pa.array([(path, part) not in copies for path, part in
                                                zip(table.column("source_path").to_pylist(), parts)], pa.bool_()))

@@ -23,7 +23,7 @@ from pipeline.clean.templates import page_line_keys
 from pipeline.dedup.fold import DedupSettings, Item, Signatures, sign
 from pipeline.model import Page, PageError
 from pipeline.outputs import RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import content_hash, read_source, refusal
+from pipeline.readers import ContentHash, read_source
 from pipeline.records.build import RecordBuilder
 
 Batch = list[str]  # input files, relative to the input folder
@@ -73,13 +73,9 @@ class ReadBatch:
 def read_batch(batch: Batch, input_dir: str) -> ReadBatch:
     root, read = Path(input_dir), ReadBatch()
     for rel in batch:
-        path = root / rel
-        digest = None
-        if refusal(path, root) is None:
-            with suppress(OSError):
-                digest = content_hash(path)
-        read.digests.append(digest)
-        read.items.extend(read_source(path, rel, root))
+        hashed = ContentHash()
+        read.items.extend(read_source(root / rel, rel, root, hashed))
+        read.digests.append(hashed.hexdigest)
     return read
 
 

@@ -12,6 +12,7 @@ import os
 import stat
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.model import Page, PageError
@@ -74,11 +75,23 @@ def input_of(source_path: str) -> str:
 
 
 def content_hash(path: Path | str) -> str:
-    digest = hashlib.sha1()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+        return _hash_of(handle)
+
+
+def _hash_of(handle) -> str:
+    digest = hashlib.sha1()
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+@dataclass
+class ContentHash:
+    """What read_source leaves of a file for the state store: the content_hash of its bytes, taken from
+    the read that parses them (a second read costs a tenth of a page's time); None if it was not read."""
+
+    hexdigest: str | None = None
 
 
 def refusal(path: Path, root: Path | None = None) -> str | None:
@@ -122,8 +135,9 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def read_source(path: Path, rel: str, root: Path | None = None) -> Iterator[Page | PageError]:
-    """Reads one input file into pages (several for archives)."""
+def read_source(path: Path, rel: str, root: Path | None = None,
+                hashed: ContentHash | None = None) -> Iterator[Page | PageError]:
+    """Reads one input file into pages (several for archives); hashed, if given, gets its content hash."""
     rel = source_name(rel)
     reason = refusal(path, root)
     if reason is not None:
@@ -135,6 +149,9 @@ def read_source(path: Path, rel: str, root: Path | None = None) -> Iterator[Page
             if _is_warc(head):
                 # crawl archives run to a gigabyte: streamed record by record, each record's payload bounded
                 handle.seek(0)
+                if hashed is not None:
+                    hashed.hexdigest = _hash_of(handle)
+                    handle.seek(0)
                 yield from read_warc(handle, rel)
                 return
             size = os.fstat(handle.fileno()).st_size
@@ -142,6 +159,8 @@ def read_source(path: Path, rel: str, root: Path | None = None) -> Iterator[Page
                 yield PageError(rel, f"file too large ({size} bytes; limit {MAX_FILE_BYTES})")
                 return
             data = head + handle.read()
+            if hashed is not None:
+                hashed.hexdigest = hashlib.sha1(data).hexdigest()
     except OSError as err:
         yield PageError(rel, f"cannot read file: {err.strerror or err}")
         return

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 
 from pipeline.writers.atomic import atomic_path
@@ -154,6 +155,46 @@ def read_parquet_batches(path: Path, batch_rows: int = 8192, columns: list[str] 
         return
     for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
         yield pa.Table.from_batches([batch])
+
+
+class ArrowSpool:
+    """A run's own scratch file of tables, written once and read back once: Arrow's stream format,
+    uncompressed, which costs a copy to write and one to read, where Parquet spends a tenth of a second
+    per 10,000 records encoding and twice that decoding."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path = path
+        self._file = pa.OSFile(str(path), "wb")
+        self._writer = pa_ipc.new_stream(self._file, schema)
+
+    def write(self, table: pa.Table) -> None:
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        self._writer.close()
+        self._file.close()
+
+    def __enter__(self) -> "ArrowSpool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_spool_batches(path: Path, batch_rows: int = 8192):
+    """An ArrowSpool's tables regrouped into tables of about batch_rows rows (the batches are written small).
+
+    Read, not memory-mapped: mapped pages stay with the process until the last table of the file is let go."""
+    with pa.OSFile(str(path), "rb") as source:
+        pending, rows = [], 0
+        for batch in pa_ipc.open_stream(source):
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= batch_rows:
+                yield pa.Table.from_batches(pending)
+                pending, rows = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending)
 
 
 class JsonlSink:

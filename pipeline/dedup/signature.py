@@ -93,10 +93,11 @@ class Signer:
 
     def signature(self, normalized: str) -> np.ndarray:
         """num_perm 32-bit minimum hash values."""
-        shingles = self.shingle_hashes(normalized)
-        with np.errstate(over="ignore"):
-            permuted = (self._a[:, None] * shingles[None, :] + self._b[:, None]) >> np.uint64(32)
-        return permuted.min(axis=1).astype(np.uint32)
+        # In place, and the shift after the minimum (it keeps order): a page's products are a few hundred
+        # KB, which every new array would take from the system afresh. Array arithmetic wraps silently.
+        permuted = np.multiply.outer(self._a, self.shingle_hashes(normalized))
+        permuted += self._b[:, None]
+        return (permuted.min(axis=1) >> np.uint64(32)).astype(np.uint32)
 
     def settings(self) -> dict[str, str]:
         return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import importlib.util
 import re
 import tomllib
@@ -133,14 +134,14 @@ def keywords(words: Counter[str], k: int) -> list[str]:
     if k <= 0:
         return []
     idf, median, highest = idf_table()
-    best = sorted([(-count * idf.get(word, median), word) for word, count in words.items()
-                   if count > 1 and _is_term(word)])
+    score = idf.get
+    terms = [(word, count) for word, count in words.items() if _is_term(word)]
+    best = heapq.nsmallest(k, [(-count * score(word, median), word) for word, count in terms if count > 1])
     # Most words occur once, and a word seen once scores at most the highest idf: such words
     # matter only when fewer than k repeated terms score above that.
-    if len(best) < k or -best[k - 1][0] <= highest:
-        best = sorted(best + [(-idf.get(word, median), word) for word, count in words.items()
-                              if count == 1 and _is_term(word)])
-    return [word for _, word in best[:k]]
+    if len(best) < k or -best[-1][0] <= highest:
+        best = heapq.nsmallest(k, best + [(-score(word, median), word) for word, count in terms if count == 1])
+    return [word for _, word in best]
 
 
 def _is_term(token: str) -> bool:

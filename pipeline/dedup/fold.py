@@ -30,6 +30,7 @@ from pipeline.dedup.store import Canonical, StateStore
 # Beyond this many members a bucket is checked against its first members only: a bucket that large
 # is a pile of near-identical pages, and each member needs one match to join the cluster.
 BUCKET_ALL_PAIRS_MAX = 64
+PAIRS_PER_CHECK = 50_000  # candidate pairs verified at once: two gathers of 64 values each, 13 MB apiece
 
 
 @dataclass(frozen=True)
@@ -175,41 +176,79 @@ def sign(items: list[Item], settings: DedupSettings, layout: tuple[int, int]) ->
     )
 
 
-def shared_bands(keys: np.ndarray, rows: np.ndarray):
-    """Yields the rows (ascending) of every key held by two or more rows."""
+Buckets = tuple[np.ndarray, np.ndarray]  # (members of every bucket one after the other, bucket sizes)
+
+
+def shared_bands(keys: np.ndarray, rows: np.ndarray) -> Buckets:
+    """The rows (ascending) of every key held by two or more rows."""
     order = np.lexsort((rows, keys))
     keys, rows = keys[order], rows[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    ends = np.r_[starts[1:], len(keys)]
-    shared = ends - starts > 1
-    for start, end in zip(starts[shared], ends[shared]):
-        yield tuple(rows[start:end].tolist())
+    sizes = np.diff(np.r_[starts, len(keys)])
+    shared = sizes > 1
+    return rows[np.repeat(shared, sizes)], sizes[shared]
 
 
-def band_buckets(keys: np.ndarray, rows: np.ndarray) -> Iterator[tuple[int, ...]]:
+def band_buckets(keys: np.ndarray, rows: np.ndarray) -> Iterator[Buckets]:
     """The local grouping: the buckets of candidate rows, a band (a column of keys) at a time, so only
-    one key per record is sorted at once and no bucket is held after it is checked. A bucket that
-    recurs in another band costs little: its rows are already joined."""
+    one key per record is sorted at once and no band's buckets are held after they are checked. A
+    bucket that recurs in another band costs little: its rows are already joined."""
     for column in keys.T:
-        yield from shared_bands(column, rows)
+        yield shared_bands(column, rows)
 
 
-class _UnionFind:
-    """Over ranks; parent starts as given (each rank pointing at a root no greater than itself)."""
+def _pairs(members: np.ndarray, sizes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The candidate pairs of buckets whose members are in rank order, PAIRS_PER_CHECK at a time or so:
+    each of a bucket's first BUCKET_ALL_PAIRS_MAX members with every member after it. Made with array
+    operations, not a Python step per pair."""
+    heads = np.minimum(sizes, BUCKET_ALL_PAIRS_MAX)
+    pairs_before = np.r_[0, np.cumsum(heads * (sizes - 1) - heads * (heads - 1) // 2)]
+    ends = np.cumsum(sizes)
+    first = 0
+    while first < len(sizes):
+        # whole buckets up to about PAIRS_PER_CHECK pairs (at least one bucket)
+        last = max(first + 1, int(np.searchsorted(pairs_before, pairs_before[first] + PAIRS_PER_CHECK, "right")) - 1)
+        lo, hi = ends[first] - sizes[first], ends[last - 1]
+        bucket_sizes = sizes[first:last]
+        position = np.arange(lo, hi)
+        bucket_end = np.repeat(ends[first:last], bucket_sizes)
+        offset = position - np.repeat(ends[first:last] - bucket_sizes, bucket_sizes)
+        partners = np.where(offset < BUCKET_ALL_PAIRS_MAX, bucket_end - 1 - position, 0)
+        a = np.repeat(position, partners)
+        run_starts = np.cumsum(partners) - partners
+        b = a + 1 + np.arange(len(a)) - np.repeat(run_starts, partners)
+        yield members[a], members[b]
+        first = last
 
-    def __init__(self, parent: list[int]):
+
+class _Components:
+    """Union-find over ranks in an array: parent[x] < x for every rank x that is not its component's
+    root, so a root is the smallest rank of its component. Roots are found and joined for many ranks
+    at once (pointer jumping, then hooking the larger root under the smaller one)."""
+
+    def __init__(self, parent: np.ndarray):
         self.parent = parent
 
-    def find(self, x: int) -> int:
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
+    def roots(self, ranks: np.ndarray) -> np.ndarray:
+        found = self.parent[ranks]
+        while True:
+            above = self.parent[found]
+            if np.array_equal(above, found):
+                return found
+            found = above
 
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+    def join(self, a: np.ndarray, b: np.ndarray) -> None:
+        while len(a):
+            root_a, root_b = self.roots(a), self.roots(b)
+            apart = root_a != root_b
+            a, b, root_a, root_b = a[apart], b[apart], root_a[apart], root_b[apart]
+            # several pairs may hook the same root in one round: one of them does, the others go round again
+            self.parent[np.maximum(root_a, root_b)] = np.minimum(root_a, root_b)
+        while True:  # paths halved everywhere, so the next roots() is short
+            above = self.parent[self.parent]
+            if np.array_equal(above, self.parent):
+                return
+            self.parent = above
 
 
 def _path_order(signed: Signatures) -> np.ndarray:
@@ -218,12 +257,12 @@ def _path_order(signed: Signatures) -> np.ndarray:
     return pc.sort_indices(table, sort_keys=[("path", "ascending"), ("part", "ascending")]).to_numpy()
 
 
-def _clusters(uf: _UnionFind, order: np.ndarray):
+def _clusters(components: _Components, order: np.ndarray):
     """Yields each cluster's rows in rank order, clusters in the order of their first rank."""
     n = len(order)
     if not n:
         return
-    roots = np.fromiter(map(uf.find, range(n)), np.int64, n)
+    roots = components.roots(np.arange(n))
     by_root = np.lexsort((np.arange(n), roots))
     sorted_roots = roots[by_root]
     starts = np.flatnonzero(np.r_[True, sorted_roots[1:] != sorted_roots[:-1]])
@@ -242,25 +281,26 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
     rank[order] = np.arange(n)
     # Exact copies join their first occurrence (in rank order); only that one goes to LSH.
     _, first, inverse = np.unique(signed.exact[order], return_index=True, return_inverse=True)
-    uf = _UnionFind(first[inverse.reshape(-1)].tolist())
+    components = _Components(first[inverse.reshape(-1)])
     representatives = np.sort(order[first])
     matrix = signed.matrix
     threshold = settings.threshold * matrix.shape[1] if n else 0
 
-    def verified(a: int, b: int) -> bool:
-        return np.count_nonzero(matrix[a] == matrix[b]) >= threshold
-
-    for bucket in group(signed.bands[representatives], representatives):
-        members = sorted(bucket, key=lambda i: rank[i])
-        heads = members if len(members) <= BUCKET_ALL_PAIRS_MAX else members[:BUCKET_ALL_PAIRS_MAX]
-        for pos, a in enumerate(heads):
-            for b in members[pos + 1:]:
-                if uf.find(rank[a]) != uf.find(rank[b]) and verified(a, b):
-                    uf.union(rank[a], rank[b])
+    for members, sizes in group(signed.bands[representatives], representatives):
+        # each bucket's members in rank order
+        ranks = rank[members]
+        ranks = ranks[np.lexsort((ranks, np.repeat(np.arange(len(sizes)), sizes)))]
+        for a, b in _pairs(ranks, sizes):
+            for start in range(0, len(a), PAIRS_PER_CHECK):  # a pile of copies makes one bucket of many pairs
+                part_a, part_b = a[start:start + PAIRS_PER_CHECK], b[start:start + PAIRS_PER_CHECK]
+                apart = components.roots(part_a) != components.roots(part_b)
+                part_a, part_b = part_a[apart], part_b[apart]
+                verified = np.count_nonzero(matrix[order[part_a]] == matrix[order[part_b]], axis=1) >= threshold
+                components.join(part_a[verified], part_b[verified])
 
     result = FoldResult([None] * n, [None] * n, np.ones(n), [])
     prior = _prior_matches(signed, settings, store) if store is not None and n else {}
-    for members in _clusters(uf, order):
+    for members in _clusters(components, order):
         earlier = _best_prior([prior.get(i, []) for i in members])
         if earlier is not None:
             for i in members:

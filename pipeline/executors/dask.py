@@ -9,13 +9,14 @@ grouping does for the whole table, so the fold decides the same clusters.
 from __future__ import annotations
 
 from collections import deque
+from itertools import chain
 from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 
 import numpy as np
 
-from pipeline.dedup.fold import shared_bands
+from pipeline.dedup.fold import Buckets, shared_bands
 
 IN_FLIGHT_PER_THREAD = 2
 ROWS_PER_PARTITION = 1_000_000
@@ -51,7 +52,7 @@ class DaskExecutor:
         while pending:
             yield _take(pending.popleft())
 
-    def band_buckets(self, keys: np.ndarray, rows: np.ndarray) -> set[tuple[int, ...]]:
+    def band_buckets(self, keys: np.ndarray, rows: np.ndarray) -> list[Buckets]:
         import dask.dataframe as dd
 
         # One key column: the band number above the band's 32-bit key, so equal keys of two bands stay apart.
@@ -61,7 +62,9 @@ class DaskExecutor:
         table = pd.DataFrame({"key": tagged.ravel(), "row": np.repeat(rows.astype(np.int64), keys.shape[1])})
         frame = dd.from_pandas(table, npartitions=partitions, sort=False)
         buckets = frame.shuffle(on="key", npartitions=partitions).map_partitions(_partition_buckets, meta=_BUCKETS_META)
-        return set(self.client.compute(buckets).result()["rows"])
+        found = set(self.client.compute(buckets).result()["rows"])  # a bucket found in several bands once
+        members = np.fromiter(chain.from_iterable(found), np.int64)
+        return [(members, np.fromiter(map(len, found), np.int64, len(found)))]
 
     def release_workers(self) -> None:
         """The cluster's workers stay: the banding shuffle runs on them."""
@@ -75,7 +78,8 @@ _BUCKETS_META = pd.DataFrame({"rows": pd.Series([], dtype=object)})
 
 def _partition_buckets(frame: pd.DataFrame) -> pd.DataFrame:
     """A shuffled partition holds every row of its keys, so its buckets are whole buckets."""
-    buckets = list(shared_bands(frame["key"].to_numpy(), frame["row"].to_numpy()))
+    members, sizes = shared_bands(frame["key"].to_numpy(), frame["row"].to_numpy())
+    buckets = [tuple(bucket.tolist()) for bucket in np.split(members, np.cumsum(sizes)[:-1])] if len(sizes) else []
     return pd.DataFrame({"rows": pd.Series(buckets, dtype=object)})
 
 

@@ -37,6 +37,7 @@ from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMO
 from pipeline.readers import content_hash, discover, input_of, source_name
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
+from pipeline.report import write_report
 from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
 from pipeline.writers.tables import ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches
@@ -345,8 +346,6 @@ class Run:
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         summary.exit_code = EXIT_FILE_ERRORS if summary.errors else EXIT_OK
         write_text(run_dir / "run.json", json.dumps(asdict(summary), ensure_ascii=False, indent=2) + "\n")
-        from pipeline.report import write_report  # pandas, loaded here, is not copied into every worker
-
         write_report(run_dir)
         write_text(self.out_dir / "latest_run", run_id + "\n")
 

@@ -57,7 +57,13 @@ def load_run(run_dir: Path) -> RunFiles:
 def _records(path: Path) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in RECORD_COLUMNS.items()})
-    records = pd.read_csv(path, encoding="utf-8-sig", usecols=list(RECORD_COLUMNS), dtype=str, keep_default_na=False)
+    # Arrow's reader converts only these columns (pandas' parses every answer into a string first): at a
+    # million records, seconds instead of a quarter of a minute.
+    records = pa_csv.read_csv(
+        path, parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(include_columns=list(RECORD_COLUMNS), strings_can_be_null=False,
+                                              column_types=dict.fromkeys(RECORD_COLUMNS, pa.string())),
+    ).to_pandas()
     for name, kind in RECORD_COLUMNS.items():
         records[name] = records[name].astype(kind) if kind is not str else _restored(records[name])
     return records

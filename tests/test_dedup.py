@@ -82,3 +82,66 @@ def test_signatures_and_band_keys_are_pinned():
     assert signature[:8].tolist() == [45799341, 52628770, 20069836, 157755721, 170735518, 24160514, 119747289, 373579798]
     assert band_keys(signature, *band_layout(settings))[:6] == [1858257765, 191794349, -1486991074, -1347194410,
                                                                 832755184, -655952975]
+
+
+def test_fold_joins_exactly_the_verified_candidate_pairs():
+    """The fold's array version against the plain one: a bucket's first BUCKET_ALL_PAIRS_MAX members (in path
+    order) paired with every later member, a pair joined when enough MinHash values agree, exact copies
+    joined first. Piles of copies make buckets beyond that limit."""
+    import numpy as np
+
+    from pipeline.dedup.fold import BUCKET_ALL_PAIRS_MAX, Signatures, band_keys, band_layout, fold
+
+    settings = DedupSettings()
+    bands, rows = band_layout(settings)
+    rng = np.random.default_rng(8)
+    n = 2500
+    articles = rng.integers(0, 2**32, (250, settings.num_perm), dtype=np.uint32)
+    source = rng.integers(0, len(articles), n)
+    source[:600] = rng.integers(0, 3, 600)  # three piles of about 200 copies
+    matrix = articles[source]
+    changed = rng.random(matrix.shape) < rng.uniform(0.1, 0.9, (n, 1))
+    matrix[changed] = rng.integers(0, 2**32, changed.sum(), dtype=np.uint32)
+    exact = rng.integers(0, 2**62, n).astype(np.uint64)
+    copied = rng.integers(0, n, 150)  # exact copies: same text, so same signature and exact key
+    matrix[copied[:75]], exact[copied[:75]] = matrix[copied[75:]], exact[copied[75:]]
+    keys = np.array([band_keys(signature, bands, rows) for signature in matrix], np.int32)
+    paths = [f"site/{i:05d}.txt" for i in rng.permutation(n)]
+    signed = Signatures([f"r{i}" for i in range(n)], paths, np.zeros(n, np.int32), rng.integers(50, 900, n),
+                        exact, matrix, keys)
+
+    parent = list(range(n))
+
+    def root(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    def join(a, b):
+        parent[max(root(a), root(b))] = min(root(a), root(b))
+
+    rank = {row: position for position, row in enumerate(sorted(range(n), key=paths.__getitem__))}
+    first_of = {}
+    for row in sorted(range(n), key=rank.__getitem__):
+        join(row, first_of.setdefault(int(exact[row]), row))
+    representatives = sorted(set(first_of.values()))
+    for band in range(bands):
+        buckets = {}
+        for row in representatives:
+            buckets.setdefault(int(keys[row, band]), []).append(row)
+        for members in buckets.values():
+            members.sort(key=rank.__getitem__)
+            for position, a in enumerate(members[:BUCKET_ALL_PAIRS_MAX]):
+                for b in members[position + 1:]:
+                    if np.count_nonzero(matrix[a] == matrix[b]) >= settings.threshold * settings.num_perm:
+                        join(a, b)
+    expected = {}
+    for row in range(n):
+        expected.setdefault(root(row), set()).add(row)
+
+    folded = fold(signed, settings, None)
+    found = {}
+    for row in range(n):
+        found.setdefault(folded.canonical_record_id[row] or signed.record_ids[row], set()).add(row)
+    assert max(map(len, expected.values())) > BUCKET_ALL_PAIRS_MAX
+    assert sorted(map(sorted, found.values())) == sorted(map(sorted, expected.values()))

@@ -34,7 +34,7 @@ from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import InputFingerprints, StateStore
 from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
-from pipeline.readers import content_hash, discover, input_of, source_name
+from pipeline.readers import content_hash, discover, input_of, source_name, unreadable
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
@@ -216,7 +216,7 @@ class Run:
                 # Only a known input with a new size or time is worth reading here: the workers hash the others.
                 digest = content_hash(path) if previous else None
             except OSError as err:
-                refuse(name, f"cannot read file: {err.strerror or err}")
+                refuse(name, unreadable(err))
                 continue
             if previous and previous[2] == digest:
                 # Touched, not changed: its records and removed lines are still those of the run that read it.
@@ -232,7 +232,7 @@ class Run:
             try:
                 stat = os.stat(self.input_dir / rel)
             except OSError as err:
-                refuse(name, f"cannot read file: {err.strerror or err}")
+                refuse(name, unreadable(err))
                 continue
             fingerprints.add(stat.st_size, stat.st_mtime_ns)
             todo.append(rel)

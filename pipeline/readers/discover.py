@@ -94,6 +94,10 @@ class ContentHash:
     hexdigest: str | None = None
 
 
+def unreadable(err: OSError) -> str:
+    return f"cannot read file: {err.strerror or err}"
+
+
 def refusal(path: Path, root: Path | None = None) -> str | None:
     """Why an input is not opened at all, or None: a link leaving root, or not a regular file (a pipe
     would block the run, a device never ends)."""
@@ -102,7 +106,7 @@ def refusal(path: Path, root: Path | None = None) -> str | None:
     try:
         mode = path.stat().st_mode
     except OSError as err:
-        return f"cannot read file: {err.strerror or err}"
+        return unreadable(err)
     if not stat.S_ISREG(mode):
         return "not a regular file (a folder link, pipe, device or socket; not read)"
     return None
@@ -162,7 +166,7 @@ def read_source(path: Path, rel: str, root: Path | None = None,
             if hashed is not None:
                 hashed.hexdigest = hashlib.sha1(data).hexdigest()
     except OSError as err:
-        yield PageError(rel, f"cannot read file: {err.strerror or err}")
+        yield PageError(rel, unreadable(err))
         return
     yield from read_bytes(data, rel, path.name.lower())
 

@@ -375,14 +375,16 @@ class Run:
         def fresh(table: pa.Table, keep: list[bool] | None) -> pa.Table:
             """The rows to keep that are not already written, with their copies looked up if need be
             (keep None: every row, none of them written, each looked up)."""
+            record_ids = table.column("record_id").to_pylist()
             if keep is None:
-                mask = [record_id not in seen for record_id in table.column("record_id").to_pylist()]
+                mask = [record_id not in seen for record_id in record_ids]
             else:
-                mask = [wanted and record_id not in seen
-                        for record_id, wanted in zip(table.column("record_id").to_pylist(), keep)]
-            table = table.filter(pa.array(mask, pa.bool_()))
+                mask = [wanted and record_id not in seen for record_id, wanted in zip(record_ids, keep)]
+            if not all(mask):  # mostly all are kept: filtering would copy every answer for nothing
+                table = table.filter(pa.array(mask, pa.bool_()))
+                record_ids = [record_id for record_id, wanted in zip(record_ids, mask) if wanted]
+            seen.update(record_ids)
             ids = table.column("record_id")
-            seen.update(ids.to_pylist())
             if keep is None:
                 looked_up = np.arange(table.num_rows)
             else:

@@ -52,7 +52,8 @@ def _csv_table(table: pa.Table, list_columns: set[str]) -> pa.Table:
             column = pc.fill_null(pc.binary_join(column, LIST_SEPARATOR), "")
         if pa.types.is_string(column.type):
             formula = pc.fill_null(pc.match_substring_regex(column, FORMULA_RE), False)
-            column = pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column)
+            if pc.any(formula).as_py():  # rarely: otherwise the column would be copied for nothing
+                column = pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
     return pa.table(columns, names=table.column_names)
 

@@ -238,13 +238,15 @@ class _Components:
             found = above
 
     def join(self, a: np.ndarray, b: np.ndarray) -> None:
+        if not len(a):
+            return
         while len(a):
             root_a, root_b = self.roots(a), self.roots(b)
             apart = root_a != root_b
             a, b, root_a, root_b = a[apart], b[apart], root_a[apart], root_b[apart]
             # several pairs may hook the same root in one round: one of them does, the others go round again
             self.parent[np.maximum(root_a, root_b)] = np.minimum(root_a, root_b)
-        while True:  # paths halved everywhere, so the next roots() is short
+        while True:  # every rank pointed at its root, so the next roots() takes one step
             above = self.parent[self.parent]
             if np.array_equal(above, self.parent):
                 return

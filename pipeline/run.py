@@ -314,14 +314,17 @@ class Run:
                           zip(copy_paths, duplicates.column("canonical_source_path").to_pylist())})
         regrouped.update(duplicates.column("canonical_record_id").to_pylist())
         first_seen = self._earlier_first_seen(reprocessed)
-        if folded.new_canonicals:
-            store.add_canonicals(
-                ((signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
-                  first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
-                  signed.matrix[i]) for i in folded.new_canonicals),
-                signed.bands[folded.new_canonicals])
-        # The signature values are in the store now; rewriting the records needs the memory more.
-        signed.matrix = signed.bands = None
+        # Once in the store, the signature values are let go: sorting the band rows and rewriting the
+        # records need the memory more.
+        new_bands = signed.bands[folded.new_canonicals]
+        signed.bands = None
+        ids = store.add_canonicals(
+            (signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
+             first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
+             signed.matrix[i]) for i in folded.new_canonicals)
+        signed.matrix = None
+        store.add_bands(ids, new_bands)
+        del new_bands
         self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped, first_seen,
                             summary, run_id)
         spool.unlink(missing_ok=True)

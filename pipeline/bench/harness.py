@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import pyarrow as pa
 
 from pipeline.bench.corpus import CorpusSpec, write_corpus
 from pipeline.bench.spun import pairwise_scores
@@ -61,14 +62,18 @@ class StageMeter:
             self.peaks[self.stage] = max(self.peaks.get(self.stage, 0), used)
 
 
-def generate(corpus: Path, spec: CorpusSpec, start: int = 0, workers: int = 1) -> dict[str, int]:
-    """Writes documents start..spec.docs-1; returns path → the unique article it carries."""
+def generate(corpus: Path, spec: CorpusSpec, start: int = 0, workers: int = 1) -> pa.Table:
+    """Writes documents start..spec.docs-1; returns per document its path and the unique article it carries.
+
+    As Arrow columns: the benchmark measures the memory of its own process, and a dict of a million
+    paths would add 200 MB to the pipeline's figure."""
     chunks = [(corpus, spec, lo, min(lo + GENERATE_CHUNK, spec.docs)) for lo in range(start, spec.docs, GENERATE_CHUNK)]
-    truth: dict[str, int] = {}
+    parts = []
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         for docs in pool.map(_generate_chunk, chunks):
-            truth.update((d.rel_path, d.source_index) for d in docs)
-    return truth
+            parts.append(pa.table({"path": [d.rel_path for d in docs], "source": [d.source_index for d in docs]}))
+    return pa.concat_tables(parts).combine_chunks() if parts else pa.table({"path": pa.array([], pa.string()),
+                                                                            "source": pa.array([], pa.int64())})
 
 
 def _generate_chunk(args):
@@ -123,12 +128,14 @@ def naive_baseline(corpus: Path, paths: list[str]) -> tuple[float, dict[str, flo
     return len(paths) / (time.process_time() - started), steps
 
 
-def dedup_scores(out: Path, truth: dict[str, int]) -> tuple[float, float]:
+def dedup_scores(out: Path, truth: pa.Table) -> tuple[float, float]:
     import pandas as pd
 
     duplicates = pd.read_parquet(out / "duplicates.parquet", columns=["source_path", "canonical_source_path"])
     predicted = dict(zip(duplicates["source_path"], duplicates["canonical_source_path"]))
-    return pairwise_scores({k: str(v) for k, v in truth.items()}, {k: predicted.get(k, k) for k in truth})
+    paths = truth.column("path").to_pylist()
+    return pairwise_scores(dict(zip(paths, map(str, truth.column("source").to_pylist()))),
+                           {k: predicted.get(k, k) for k in paths})
 
 
 def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_docs: int,
@@ -160,7 +167,7 @@ def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_d
     echo(f"\nincremental run adding {more.inputs_processed:,} new docs ({incremental_share:.0%}): {more_seconds:.2f} s "
          f"= {figures['incremental_share_of_full']:.1%} of the full run")
 
-    sample = sorted(truth)[:baseline_docs]
+    sample = sorted(truth.column("path").to_pylist())[:baseline_docs]
     rate, steps = naive_baseline(corpus, sample)
     figures["baseline_docs_per_s"] = rate
     figures["ratio"] = figures["docs_per_s"] / rate

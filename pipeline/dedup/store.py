@@ -141,29 +141,33 @@ class StateStore:
                 found[row[0]] = _canonical(row)
         return found
 
-    def add_canonicals(self, rows: Iterable[tuple[str, str, int, str, int, str, np.ndarray]], bands: np.ndarray) -> None:
-        """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature); bands: their
-        band keys, a row each."""
+    def add_canonicals(self, rows: Iterable[tuple[str, str, int, str, int, str, np.ndarray]]) -> np.ndarray:
+        """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature); returns the id each
+        row got, -1 for a record already there. Their band keys go in with add_bands."""
+        ids = array("q")
         with self.transaction():
-            ids = np.full(len(bands), -1, np.int64)
-            for k, (record_id, source_path, part, run_id, chars, exact, signature) in enumerate(rows):
+            for record_id, source_path, part, run_id, chars, exact, signature in rows:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO canonical (record_id, source_path, part, first_seen_run, char_count,"
                     " exact_key, signature) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (record_id, source_path, int(part), run_id, int(chars), exact, signature.astype("<u4").tobytes()),
                 )
-                if cursor.rowcount:
-                    ids[k] = cursor.lastrowid
-            inserted = ids >= 0
-            # In key order the band B-tree grows at its end instead of splitting pages all over. One array
-            # of key·2³² + position, sorted in place: at a million records, separate key, id and order
-            # arrays took 500 MB for a moment.
-            width = bands.shape[1]
-            ordered = (bands if inserted.all() else bands[inserted]).astype(np.int64).ravel()
-            ordered <<= 32
-            ordered |= np.arange(len(ordered), dtype=np.int64)
-            ordered.sort()
-            inserted_ids = ids[inserted]
+                ids.append(cursor.lastrowid if cursor.rowcount else -1)
+        return np.frombuffer(ids, np.int64)
+
+    def add_bands(self, ids: np.ndarray, bands: np.ndarray) -> None:
+        """The band keys of the canonicals add_canonicals gave ids (a row of keys per id; -1: not added)."""
+        inserted = ids >= 0
+        # In key order the band B-tree grows at its end instead of splitting pages all over. One array
+        # of key·2³² + position, sorted in place: at a million records, separate key, id and order
+        # arrays took 500 MB for a moment.
+        width = bands.shape[1]
+        ordered = (bands if inserted.all() else bands[inserted]).astype(np.int64).ravel()
+        ordered <<= 32
+        ordered |= np.arange(len(ordered), dtype=np.int64)
+        ordered.sort()
+        inserted_ids = ids[inserted]
+        with self.transaction():
             for start in range(0, len(ordered), BAND_ROWS_PER_INSERT):
                 chunk = ordered[start:start + BAND_ROWS_PER_INSERT]
                 self.db.executemany("INSERT OR IGNORE INTO band VALUES (?, ?)",

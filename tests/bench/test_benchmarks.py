@@ -68,7 +68,7 @@ def test_signature_speed_and_index_size(tmp_path):
         signature = rng.integers(0, 2**32, settings.num_perm, dtype=np.uint64).astype(np.uint32)
         batch.append((f"{i:016x}", f"dump_{i:07d}.txt", 0, "run", 1000, f"{i:016x}", signature))
         keys.append(band_keys(signature, bands, rows))
-    store.add_canonicals(batch, np.array(keys, np.int32))
+    store.add_bands(store.add_canonicals(batch), np.array(keys, np.int32))
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.db.execute("VACUUM")
     store.close()

@@ -14,6 +14,7 @@ import math
 import os
 import shutil
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
@@ -44,6 +45,7 @@ from pipeline.writers.tables import ArrowSpool, CsvSink, JsonlSink, ParquetSink,
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
+WRITES_QUEUED = 2  # batches waiting per output file in the write stage
 MIN_BATCH_FILES = 8
 SMALL_RUN_FILES = 64
 SLOWEST_KEPT = 10
@@ -398,21 +400,25 @@ class Run:
             table = _with_rows(table, "duplicate_sources", looked_up, pa.array(dup_sources, pa.list_(pa.string())))
             return _with_rows(table, "dup_count", looked_up, pa.array([len(s) for s in dup_sources], pa.int64()))
 
-        with ExitStack() as stack, ThreadPoolExecutor(max_workers=3) as threads:
-            writing: list = []
+        with ExitStack() as stack:
+            def writer(sink) -> tuple:
+                """A sink with a thread of its own (the writers encode and compress outside the GIL) and its
+                queue of writes; the thread ends (its writes done) before the sink closes."""
+                stack.enter_context(sink)
+                return sink, stack.enter_context(ThreadPoolExecutor(max_workers=1)), deque()
 
-            def write(sinks: list, table: pa.Table) -> None:
-                """Each file in its own thread (the writers encode and compress outside the GIL), while
-                the next batch is read; a batch's writes end before the next batch's begin."""
-                for done in writing:
-                    done.result()
-                writing[:] = [threads.submit(sink.write, table) for sink in sinks]
+            def write(writers: list, table: pa.Table) -> None:
+                """Queued: each file takes the batches in order at its own pace while the next batch is read."""
+                for sink, thread, queue in writers:
+                    while len(queue) >= WRITES_QUEUED:
+                        queue.popleft().result()
+                    queue.append(thread.submit(sink.write, table))
 
-            cumulative = [stack.enter_context(ParquetSink(self.out_dir / "records.parquet", RECORD_SCHEMA)),
-                          stack.enter_context(CsvSink(self.out_dir / "records.csv", RECORD_SCHEMA))]
+            cumulative = [writer(ParquetSink(self.out_dir / "records.parquet", RECORD_SCHEMA)),
+                          writer(CsvSink(self.out_dir / "records.csv", RECORD_SCHEMA))]
             if self.config.jsonl:
-                cumulative.append(stack.enter_context(JsonlSink(self.out_dir / "records.jsonl")))
-            this_run = stack.enter_context(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
+                cumulative.append(writer(JsonlSink(self.out_dir / "records.jsonl")))
+            this_run = writer(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
             for table in read_parquet_batches(self.out_dir / "records.parquet"):
                 keep = [True] * table.num_rows
                 if reprocessed:
@@ -427,7 +433,9 @@ class Run:
                 table = _replace(table, "first_seen_run", pa.array(runs, pa.string()))
                 summary.records_new += table.num_rows
                 write([*cumulative, this_run], table)
-            write([], None)
+            for _, _, queue in [*cumulative, this_run]:
+                while queue:
+                    queue.popleft().result()
         summary.records_total = len(seen)
 
 

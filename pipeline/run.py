@@ -433,6 +433,8 @@ class Run:
                 table = _replace(table, "first_seen_run", pa.array(runs, pa.string()))
                 summary.records_new += table.num_rows
                 write([*cumulative, this_run], table)
+            for sink, thread, queue in [*cumulative, this_run]:
+                queue.append(thread.submit(sink.sync))
             for _, _, queue in [*cumulative, this_run]:
                 while queue:
                     queue.popleft().result()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import os
 import re
 from pathlib import Path
 
@@ -81,6 +82,12 @@ class CsvSink:
         if table.num_rows:
             self._writer.write_table(table)
 
+    def sync(self) -> None:
+        """Flushes what is written to the disk now, so that closing (which syncs too) finds it done: a
+        large CSV syncs in its own thread while other files are still being written."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+
     def __enter__(self) -> "CsvSink":
         return self
 
@@ -115,6 +122,9 @@ class ParquetSink:
                                             use_dictionary=_repetitive_columns(table))
         if table.num_rows:
             self._writer.write_table(table)
+
+    def sync(self) -> None:
+        """Nothing to sync before closing: a Parquet file is complete only with its footer."""
 
     def __enter__(self) -> "ParquetSink":
         return self
@@ -208,6 +218,10 @@ class JsonlSink:
     def write(self, rows: list[dict] | pa.Table) -> None:
         for row in rows.to_pylist() if isinstance(rows, pa.Table) else rows:
             self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def sync(self) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
 
     def __enter__(self) -> "JsonlSink":
         return self

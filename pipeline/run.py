@@ -45,10 +45,10 @@ from pipeline.writers.tables import ArrowSpool, CsvSink, JsonlSink, ParquetSink,
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
-WRITES_QUEUED = 2  # batches waiting per output file in the write stage
 MIN_BATCH_FILES = 8
 SMALL_RUN_FILES = 64
 SLOWEST_KEPT = 10
+WRITES_QUEUED = 2  # batches waiting per output file in the write stage
 EXIT_OK, EXIT_FILE_ERRORS, EXIT_LOCKED = 0, 1, 3  # 2, a usage or config error, is click's own
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from contextlib import closing
 from array import array
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 from pathlib import Path

@@ -85,8 +85,7 @@ class CsvSink:
     def sync(self) -> None:
         """Flushes what is written to the disk now, so that closing (which syncs too) finds it done: a
         large CSV syncs in its own thread while other files are still being written."""
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        _sync(self._handle)
 
     def __enter__(self) -> "CsvSink":
         return self
@@ -137,6 +136,11 @@ class ParquetSink:
         self._atomic.__exit__(kind, value, traceback)
 
 
+def _sync(handle) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
 def _repetitive_columns(table: pa.Table) -> list[str]:
     """The columns with fewer distinct values than half their values (list columns: of their items)."""
     repetitive = []
@@ -174,7 +178,6 @@ class ArrowSpool:
     per 10,000 records encoding and twice that decoding."""
 
     def __init__(self, path: Path, schema: pa.Schema):
-        self.path = path
         self._file = pa.OSFile(str(path), "wb")
         self._writer = pa_ipc.new_stream(self._file, schema)
 
@@ -220,8 +223,7 @@ class JsonlSink:
             self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     def sync(self) -> None:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        _sync(self._handle)
 
     def __enter__(self) -> "JsonlSink":
         return self

@@ -168,15 +168,21 @@ def read_source(path: Path, rel: str, root: Path | None = None,
     except OSError as err:
         yield PageError(rel, unreadable(err))
         return
-    yield from read_bytes(data, rel, path.name.lower())
+    yield from _read_data(data, rel, path.name.lower())
 
 
 def read_bytes(data: bytes, rel: str, name: str) -> Iterator[Page | PageError]:
+    """Reads the bytes of one input that did not come from read_source (which tells a WARC by the file's head)."""
+    if data.strip() and _is_warc(data[:_SNIFF_BYTES]):
+        yield from read_warc(io.BytesIO(data), rel)
+        return
+    yield from _read_data(data, rel, name)
+
+
+def _read_data(data: bytes, rel: str, name: str) -> Iterator[Page | PageError]:
+    """Reads the bytes of one input known not to be a WARC archive (a gzipped one inflates to "WARC/" first)."""
     if not data.strip():
         yield PageError(rel, "empty file")
-        return
-    if _is_warc(data[:_SNIFF_BYTES]):
-        yield from read_warc(io.BytesIO(data), rel)
         return
     gzipped = data[:2] == _GZIP_MAGIC
     if name.endswith((".warc", ".warc.gz")):
@@ -189,7 +195,7 @@ def read_bytes(data: bytes, rel: str, name: str) -> Iterator[Page | PageError]:
         elif inner[:2] == _GZIP_MAGIC:
             yield PageError(rel, "gzip file inside a gzip file (not read)")
         else:
-            yield from read_bytes(inner, rel, name.removesuffix(".gz"))
+            yield from _read_data(inner, rel, name.removesuffix(".gz"))
         return
     if name.endswith(".jsonl"):
         yield from _read_jsonl(data, rel)

@@ -373,32 +373,29 @@ class Run:
         An earlier record's duplicate_sources and dup_count are looked up again only if it is one of the
         regrouped canonicals (copies were folded into it or taken away this run); a record that comes out
         again keeps its first_seen run.
-        """
-        seen: set[str] = set()
-        regrouped_ids = pa.array(sorted(regrouped), pa.string())
 
-        def fresh(table: pa.Table, keep: list[bool] | None) -> pa.Table:
-            """The rows to keep that are not already written, with their copies looked up if need be
-            (keep None: every row, none of them written, each looked up)."""
-            record_ids = table.column("record_id").to_pylist()
-            if keep is None:
-                mask = [record_id not in seen for record_id in record_ids]
-            else:
-                mask = [wanted and record_id not in seen for record_id, wanted in zip(record_ids, keep)]
-            if not all(mask):  # mostly all are kept: filtering would copy every answer for nothing
-                table = table.filter(pa.array(mask, pa.bool_()))
-                record_ids = [record_id for record_id, wanted in zip(record_ids, mask) if wanted]
-            seen.update(record_ids)
-            ids = table.column("record_id")
-            if keep is None:
-                looked_up = np.arange(table.num_rows)
-            else:
-                looked_up = pc.indices_nonzero(pc.is_in(ids, value_set=regrouped_ids)).to_numpy()
-            if not len(looked_up):
+        With dedup, a record id (a hash of the folded answer) is written once: the fold leaves two records
+        with one id only where the answers differ in script (traditional or simplified), which the id folds
+        and the signature does not. The earlier records are unique among themselves (they were written
+        here), so they pass as Arrow columns, without a Python object per row; only the new ids are held
+        in a set. Without dedup every input keeps its records, even where answers repeat.
+        """
+        unique = self.config.dedup_enabled
+        earlier_records = self.out_dir / "records.parquet"
+        regrouped_ids = pa.array(sorted(regrouped), pa.string())
+        new_ids = pa.array(sorted(_spooled_record_ids(spool)) if unique and earlier_records.exists() else [],
+                           pa.string())
+        taken: set[str] = set()  # the ids of the earlier records that new records repeat, then of the new ones written
+        written = 0
+
+        def with_copies(table: pa.Table, rows: np.ndarray) -> pa.Table:
+            """The table with the copies of the records at rows looked up again."""
+            if not len(rows):
                 return table
-            dup_sources = [sources.get(record_id, []) for record_id in pc.take(ids, looked_up).to_pylist()]
-            table = _with_rows(table, "duplicate_sources", looked_up, pa.array(dup_sources, pa.list_(pa.string())))
-            return _with_rows(table, "dup_count", looked_up, pa.array([len(s) for s in dup_sources], pa.int64()))
+            ids = pc.take(table.column("record_id"), rows).to_pylist()
+            dup_sources = [sources.get(record_id, []) for record_id in ids]
+            table = _with_rows(table, "duplicate_sources", rows, pa.array(dup_sources, pa.list_(pa.string())))
+            return _with_rows(table, "dup_count", rows, pa.array([len(s) for s in dup_sources], pa.int64()))
 
         with ExitStack() as stack:
             def writer(sink) -> tuple:
@@ -414,31 +411,47 @@ class Run:
                         queue.popleft().result()
                     queue.append(thread.submit(sink.write, table))
 
-            cumulative = [writer(ParquetSink(self.out_dir / "records.parquet", RECORD_SCHEMA)),
+            cumulative = [writer(ParquetSink(earlier_records, RECORD_SCHEMA)),
                           writer(CsvSink(self.out_dir / "records.csv", RECORD_SCHEMA))]
             if self.config.jsonl:
                 cumulative.append(writer(JsonlSink(self.out_dir / "records.jsonl")))
             this_run = writer(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
-            for table in read_parquet_batches(self.out_dir / "records.parquet"):
-                keep = [True] * table.num_rows
+            for table in read_parquet_batches(earlier_records):
                 if reprocessed:
                     keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
-                write(cumulative, fresh(table, keep))
+                    if not all(keep):  # mostly all are kept: filtering would copy every answer for nothing
+                        table = table.filter(pa.array(keep, pa.bool_()))
+                ids = table.column("record_id")
+                if len(new_ids):
+                    taken.update(ids.filter(pc.is_in(ids, value_set=new_ids)).to_pylist())
+                written += table.num_rows
+                write(cumulative, with_copies(table, pc.indices_nonzero(pc.is_in(ids, value_set=regrouped_ids)).to_numpy()))
             for table in read_spool_batches(spool):
-                parts = table.column("part").to_pylist()
-                table = table.filter(pa.array([(path, part) not in copies for path, part in
-                                               zip(table.column("source_path").to_pylist(), parts)], pa.bool_()))
-                table = fresh(table, None)
+                keep = []
+                for key, record_id in zip(zip(table.column("source_path").to_pylist(), table.column("part").to_pylist()),
+                                          table.column("record_id").to_pylist()):
+                    wanted = key not in copies and record_id not in taken
+                    if wanted and unique:
+                        taken.add(record_id)
+                    keep.append(wanted)
+                if not all(keep):
+                    table = table.filter(pa.array(keep, pa.bool_()))
+                table = with_copies(table, np.arange(table.num_rows))
                 runs = [first_seen.get(record_id, run_id) for record_id in table.column("record_id").to_pylist()]
                 table = _replace(table, "first_seen_run", pa.array(runs, pa.string()))
                 summary.records_new += table.num_rows
+                written += table.num_rows
                 write([*cumulative, this_run], table)
             for sink, thread, queue in [*cumulative, this_run]:
                 queue.append(thread.submit(sink.sync))
             for _, _, queue in [*cumulative, this_run]:
                 while queue:
                     queue.popleft().result()
-        summary.records_total = len(seen)
+        summary.records_total = written
+
+
+def _spooled_record_ids(spool: Path) -> set[str]:
+    return {record_id for table in read_spool_batches(spool) for record_id in table.column("record_id").to_pylist()}
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from filelock import FileLock
 
+from pipeline.textnorm import t2s_table
 from tests.conftest import DATA, RAW, latest_summary, read_records, run_cli
 
 DEVSET = DATA / "devset" / "dumps"
@@ -164,3 +165,30 @@ def test_a_changed_dump_whose_article_is_unchanged_keeps_its_record_and_first_se
     assert after.loc["synthetic_lawblog_01.txt", "record_id"] == before.loc["synthetic_lawblog_01.txt", "record_id"]
     assert set(after["first_seen_run"]) == {first_run_id}
     assert len(after) == len(before)
+
+
+def _in_traditional_script(text: str) -> str:
+    """The text with every simplified character that has a traditional form written in that form."""
+    to_traditional: dict[str, str] = {}
+    for traditional, simplified in sorted(t2s_table().items()):
+        to_traditional.setdefault(simplified, chr(traditional))
+    return "".join(to_traditional.get(ch, ch) for ch in text)
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_an_answer_repeated_in_the_other_script_is_written_once(tmp_path, runs):
+    """The record id folds traditional to simplified, the dedup signature (by default) does not: the
+    traditional re-post of a dump is no copy, yet its record is the record already written, in the same
+    run or a later one."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    simplified = (RAW / "000_d4cb2d620e5ba3d0.txt").read_text(encoding="utf-8")
+    (inputs / "a_simplified.txt").write_text(simplified, encoding="utf-8")
+    if runs == 2:
+        run_cli("run", inputs, "--out", out, "--workers", "1")
+    (inputs / "b_traditional.txt").write_text(_in_traditional_script(simplified), encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    records = read_records(out)
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert list(records["source_path"]) == ["a_simplified.txt"] and duplicates.empty
+    assert latest_summary(out)["records_total"] == 1

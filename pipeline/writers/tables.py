@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from pipeline.writers.atomic import atomic_path
 
 LIST_SEPARATOR = ";"
+REPETITION_SAMPLE_ROWS = 1000  # rows that decide which Parquet columns get a dictionary
 
 
 FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
@@ -142,10 +143,13 @@ def _sync(handle) -> None:
 
 
 def _repetitive_columns(table: pa.Table) -> list[str]:
-    """The columns with fewer distinct values than half their values (list columns: of their items)."""
+    """The columns with fewer distinct values than half their values (list columns: of their items), in the
+    table's first rows: counting distinct long texts grows faster than their number (0.15 s for 8,192 answers,
+    3 ms for 1,000)."""
     repetitive = []
-    for name in table.column_names:
-        values = table.column(name)
+    sample = table.slice(0, REPETITION_SAMPLE_ROWS)
+    for name in sample.column_names:
+        values = sample.column(name)
         if pa.types.is_list(values.type):
             values = pc.list_flatten(values)
         if len(values) and pc.count_distinct(values).as_py() * 2 < len(values):

@@ -325,10 +325,14 @@ class Run:
              first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
              signed.matrix[i]) for i in folded.new_canonicals)
         signed.matrix = None
-        store.add_bands(ids, new_bands)
-        del new_bands
-        self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped, first_seen,
-                            summary, run_id)
+        with ThreadPoolExecutor(max_workers=1) as indexer:
+            # The band rows go into the store while the records are written: SQLite lets go of the
+            # interpreter while it inserts, and the writers while they encode.
+            indexed = indexer.submit(store.add_bands, ids, new_bands)
+            del new_bands
+            self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
+                                first_seen, summary, run_id)
+            indexed.result()
         spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id
         summary.duplicates_new = len(duplicates)

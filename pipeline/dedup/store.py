@@ -8,6 +8,7 @@ record, unlike an in-memory MinHashLSH.
 from __future__ import annotations
 
 import itertools
+import json
 import sqlite3
 from array import array
 from contextlib import closing
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS copies (source_path TEXT NOT NULL, canonical_source_p
 """
 
 
-BAND_ROWS_PER_INSERT = 100_000
+BAND_ROWS_PER_INSERT = 250_000
+_HIGH_HALF = np.int64(-(1 << 32))
 
 
 @dataclass
@@ -95,7 +97,8 @@ class StateStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(str(path), isolation_level=None)
+        # A run may hand the store to a thread of its own (one at a time): see Run._finish.
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
@@ -170,8 +173,11 @@ class StateStore:
         with self.transaction():
             for start in range(0, len(ordered), BAND_ROWS_PER_INSERT):
                 chunk = ordered[start:start + BAND_ROWS_PER_INSERT]
-                self.db.executemany("INSERT OR IGNORE INTO band VALUES (?, ?)",
-                                    zip((chunk >> 32).tolist(), inserted_ids[(chunk & 0xFFFFFFFF) // width].tolist()))
+                rows = (chunk & _HIGH_HALF) | inserted_ids[(chunk & 0xFFFFFFFF) // width]  # key·2³² + canonical id
+                # One statement per chunk, the rows unpacked from a JSON array by SQLite itself: a tuple per
+                # row through executemany took half as long again, all of it holding the interpreter.
+                self.db.execute("INSERT OR IGNORE INTO band SELECT value >> 32, value & 4294967295 FROM json_each(?)",
+                                (json.dumps(rows.tolist()),))
 
     def forget_sources(self, paths: list[str], keys_of: Callable[[np.ndarray], list[int]]) -> None:
         """Drops the canonicals and copy links of inputs being reprocessed (archives by member); keys_of gives

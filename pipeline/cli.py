@@ -263,9 +263,11 @@ def evaluate(gold_dir, baseline, quiet) -> None:
 @click.option("--workers", type=click.IntRange(1), help="Worker processes (default: every core).")
 @click.option("--baseline-docs", type=click.IntRange(10), default=300, show_default=True,
               help="Documents the naive baseline processes (it is slow).")
+@click.option("--length", type=click.FloatRange(0.1, 20), default=1.0, show_default=True,
+              help="Article length multiplier: 1 gives dumps of about 3 KB, 2.5 about the size of real samples.")
 @click.option("--dir", "work_dir", type=click.Path(file_okay=False),
               help="Keep the corpus and outputs here (default: a temporary folder, removed afterwards).")
-def bench(docs, html_share, workers, baseline_docs, work_dir) -> None:
+def bench(docs, html_share, workers, baseline_docs, length, work_dir) -> None:
     """Generate a synthetic crawl, run the pipeline on it and print docs/s, memory and the naive baseline."""
     import os
     import tempfile
@@ -275,10 +277,10 @@ def bench(docs, html_share, workers, baseline_docs, work_dir) -> None:
     workers = workers or os.cpu_count() or 1
     if work_dir:
         Path(work_dir).mkdir(parents=True, exist_ok=True)
-        run_bench(Path(work_dir), docs, html_share, workers, baseline_docs, echo=click.echo)
+        run_bench(Path(work_dir), docs, html_share, workers, baseline_docs, length, echo=click.echo)
         return
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as tmp:
-        run_bench(Path(tmp), docs, html_share, workers, baseline_docs, echo=click.echo)
+        run_bench(Path(tmp), docs, html_share, workers, baseline_docs, length, echo=click.echo)
 
 
 @main.group(name="config")

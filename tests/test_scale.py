@@ -4,6 +4,7 @@ import json
 import re
 import shutil
 
+import pyarrow.compute as pc
 import pytest
 
 from tests.conftest import DATA, RAW, run_cli
@@ -72,6 +73,18 @@ def test_bench_command_prints_stage_figures_and_the_baseline_ratio(tmp_path):
     assert re.search(r"incremental run adding 3 new docs", out)
     assert re.search(r"pipeline / baseline: [\d.]+x", out)
     assert len(list((tmp_path / "corpus").rglob("*.html"))) > 10
+    assert re.search(r"document size: median \d+\.\d KB", out)
+
+
+def test_a_longer_corpus_has_the_same_copies_of_longer_articles(tmp_path):
+    from pipeline.bench.corpus import CorpusSpec
+    from pipeline.bench.harness import generate
+
+    short = generate(tmp_path / "short", CorpusSpec(400))
+    long = generate(tmp_path / "long", CorpusSpec(400, length=2.5))
+    assert short.column("source") == long.column("source")
+    median = {name: pc.approximate_median(table.column("bytes")).as_py() for name, table in [("short", short), ("long", long)]}
+    assert 1.6 < median["long"] / median["short"] < 2.6
 
 
 def test_a_context_that_has_cleaned_pages_still_travels_to_workers():

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import pyarrow as pa
+
 from pipeline.bench.spun import (CATEGORIES, CHROME_TEMPLATES, CITIES, SITES, Related, char_dropout, load_articles,
                                  spin, wrap)
 
@@ -32,6 +34,7 @@ class CorpusSpec:
     html_share: float = 0.1
     copy_share: float = 0.25
     seed: int = 0
+    length: float = 1.0  # paragraphs per article, scaled: 1 gives dumps of about 3 KB, 2.5 about the real samples
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,8 @@ def _pool() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return clauses, tuple(a.title for a in articles)
 
 
-def _article(seed: int, index: int) -> tuple[str, list[str]]:
-    """The unique article number `index`: a question title and 2-14 paragraphs of varied length.
+def _article(seed: int, index: int, length: float) -> tuple[str, list[str]]:
+    """The unique article number `index`: a question title and 2-14 paragraphs (times length) of varied length.
 
     Sentences are random runs of clauses from the base articles, so two unique articles share
     about as little text as two real ones on the same topic do.
@@ -61,7 +64,7 @@ def _article(seed: int, index: int) -> tuple[str, list[str]]:
     city = rng.choice(CITIES)
     title = rng.choice(_QUESTION_FORMS).format(f"{city}{rng.choice(_TOPICS)}{rng.choice(('', '后', '了'))}")
     paragraphs = []
-    for _ in range(rng.choice((2, 3, 4, 5, 6, 8, 10, 14))):
+    for _ in range(max(1, round(rng.choice((2, 3, 4, 5, 6, 8, 10, 14)) * length))):
         sentences = ["，".join(rng.choice(clauses) for _ in range(rng.randint(2, 4))) + "。"
                      for _ in range(rng.randint(1, 4))]
         text = "".join(sentences).replace("借款人", rng.choice(("借款人", f"{city}的借款人", "当事人")))
@@ -99,7 +102,7 @@ def bench_doc(spec: CorpusSpec, index: int) -> BenchDoc:
         source = rng.randrange(index)
         while random.Random(f"{spec.seed}:doc:{source}").random() < spec.copy_share and source > 10:
             source = rng.randrange(source)  # copy an original, not a copy
-    title, paragraphs = _article(spec.seed, source)
+    title, paragraphs = _article(spec.seed, source, spec.length)
     chrome = CHROME_TEMPLATES[random.Random(f"{spec.seed}:chrome:{source}").randrange(len(CHROME_TEMPLATES))].name
     if source != index:
         ops = rng.sample(("dropout", "synonyms", "swap_paragraphs", "drop_last_paragraph"), rng.randint(1, 2))
@@ -115,13 +118,17 @@ def bench_doc(spec: CorpusSpec, index: int) -> BenchDoc:
                     source)
 
 
-def write_corpus(out_dir: Path, spec: CorpusSpec, start: int = 0) -> list[BenchDoc]:
-    """Writes documents start..spec.docs-1 under out_dir; returns them without their bytes."""
-    written = []
+def write_corpus(out_dir: Path, spec: CorpusSpec, start: int = 0) -> pa.Table:
+    """Writes documents start..spec.docs-1 under out_dir; returns per document its path, the unique article
+    it carries and its size in bytes."""
+    paths, sources, sizes = [], [], []
     for index in range(start, spec.docs):
         doc = bench_doc(spec, index)
         path = out_dir / doc.rel_path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(doc.data)
-        written.append(BenchDoc(doc.index, doc.rel_path, b"", doc.source_index))
-    return written
+        paths.append(doc.rel_path)
+        sources.append(doc.source_index)
+        sizes.append(len(doc.data))
+    return pa.table({"path": pa.array(paths, pa.string()), "source": pa.array(sources, pa.int64()),
+                     "bytes": pa.array(sizes, pa.int64())})

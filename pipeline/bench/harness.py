@@ -13,9 +13,10 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import psutil
 import pyarrow as pa
 
@@ -65,22 +66,21 @@ class StageMeter:
 
 
 def generate(corpus: Path, spec: CorpusSpec, start: int = 0, workers: int = 1) -> pa.Table:
-    """Writes documents start..spec.docs-1; returns per document its path and the unique article it carries.
+    """Writes documents start..spec.docs-1; returns per document its path, the unique article it carries and
+    its size.
 
     As Arrow columns: the benchmark measures the memory of its own process, and a dict of a million
     paths would add 200 MB to the pipeline's figure."""
-    chunks = [(corpus, spec, lo, min(lo + GENERATE_CHUNK, spec.docs)) for lo in range(start, spec.docs, GENERATE_CHUNK)]
-    parts = []
+    chunks = [(corpus, replace(spec, docs=min(lo + GENERATE_CHUNK, spec.docs)), lo)
+              for lo in range(start, spec.docs, GENERATE_CHUNK)]
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-        for docs in pool.map(_generate_chunk, chunks):
-            parts.append(pa.table({"path": [d.rel_path for d in docs], "source": [d.source_index for d in docs]}))
-    return pa.concat_tables(parts).combine_chunks() if parts else pa.table({"path": pa.array([], pa.string()),
-                                                                            "source": pa.array([], pa.int64())})
+        parts = list(pool.map(_generate_chunk, chunks))
+    return pa.concat_tables(parts).combine_chunks() if parts else write_corpus(corpus, spec, start=spec.docs)
 
 
-def _generate_chunk(args):
-    corpus, spec, lo, hi = args
-    return write_corpus(corpus, CorpusSpec(hi, spec.html_share, spec.copy_share, spec.seed), start=lo)
+def _generate_chunk(args) -> pa.Table:
+    corpus, spec, start = args
+    return write_corpus(corpus, spec, start=start)
 
 
 def run_pipeline(corpus: Path, out: Path, workers: int, executor: str = "local", scheduler: str = "",
@@ -143,16 +143,18 @@ def dedup_scores(out: Path, truth: pa.Table) -> tuple[float, float]:
                            {k: predicted.get(k, k) for k in paths})
 
 
-def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_docs: int,
+def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_docs: int, length: float = 1.0,
           incremental_share: float = 0.01, echo=print) -> dict:
     """Runs the whole benchmark, printing as it goes; returns the figures."""
-    spec = CorpusSpec(docs, html_share=html_share)
+    spec = CorpusSpec(docs, html_share=html_share, length=length)
     corpus, out = work_dir / "corpus", work_dir / "out"
     echo(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; corpus {docs:,} docs "
-         f"({html_share:.0%} HTML, {spec.copy_share:.0%} spun copies) in {corpus}")
+         f"({html_share:.0%} HTML, {spec.copy_share:.0%} spun copies, article length x{length:g}) in {corpus}")
     started = time.perf_counter()
     truth = generate(corpus, spec, workers=workers)
-    echo(f"generated in {time.perf_counter() - started:.1f} s")
+    sizes = np.percentile(truth.column("bytes").to_numpy(), [10, 50, 90]) / 1000
+    echo(f"generated in {time.perf_counter() - started:.1f} s; document size: median {sizes[1]:.1f} KB "
+         f"(10% below {sizes[0]:.1f} KB, 10% above {sizes[2]:.1f} KB)")
 
     summary, seconds, peaks = run_pipeline(corpus, out, workers)
     figures = {"docs": summary.pages, "seconds": seconds, "docs_per_s": summary.pages / seconds,
@@ -165,7 +167,7 @@ def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_d
     echo(f"folding on the corpus's known copies: pairwise precision {precision:.3f}, recall {recall:.3f}; "
          f"{summary.records_new:,} records, {summary.duplicates_new:,} copies folded")
 
-    grown = CorpusSpec(docs + max(1, int(docs * incremental_share)), html_share=html_share)
+    grown = replace(spec, docs=docs + max(1, int(docs * incremental_share)))
     generate(corpus, grown, start=docs, workers=1)
     more, more_seconds, _ = run_pipeline(corpus, out, workers, metered=False)  # its memory is not reported
     figures["incremental_share_of_full"] = more_seconds / seconds

@@ -17,6 +17,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
+from itertools import chain
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +40,7 @@ from pipeline.readers import content_hash, discover, input_of, source_name, unre
 from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
-from pipeline.stages import BatchResult, StageContext, count_template_lines, process_batch
+from pipeline.stages import Batch, BatchResult, StageContext, build_batch, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
 from pipeline.writers.tables import ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches
 
@@ -127,7 +128,7 @@ class Run:
     def _execute(self) -> RunSummary:
         for folder in (self.out_dir, *(self.out_dir / "runs").glob("*/")):
             remove_stale_temporaries(folder)
-        for spooled in (*self.out_dir.glob(".pages-*/"), *self.out_dir.glob(".signatures-*/")):  # a killed run's
+        for spooled in (*self.out_dir.glob(".spool-*/"), *self.out_dir.glob(".signatures-*/")):  # a killed run's
             shutil.rmtree(spooled, ignore_errors=True)
         for spooled in self.out_dir.glob(".records-*.arrow"):
             spooled.unlink(missing_ok=True)
@@ -169,13 +170,14 @@ class Run:
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
                     folded = FoldResult([None] * len(signed), [None] * len(signed), np.ones(len(signed)), [])
-                self._finish(signed, folded, spool, reprocessed, todo, fingerprints, store, summary, run_id)
+                self._finish(signed, folded, spool, reprocessed, batches, executor, context, fingerprints, store,
+                             summary)
         finally:
             if executor is not None:
                 executor.close()
             store.close()
             if run_id is not None:
-                shutil.rmtree(self.out_dir / f".pages-{run_id}", ignore_errors=True)
+                shutil.rmtree(self.out_dir / f".spool-{run_id}", ignore_errors=True)
                 shutil.rmtree(self.out_dir / f".signatures-{run_id}", ignore_errors=True)
         return summary
 
@@ -246,31 +248,36 @@ class Run:
         # Template evidence needs the whole batch of inputs: a first pass counts short-line keys, and
         # where the workers share this machine's disk, leaves the pages it read for the second.
         self._stage("learn_templates", summary)
-        page_spool = None
+        spool = None
         if executor.shares_disk:
-            page_spool = self.out_dir / f".pages-{run_id}"
-            page_spool.mkdir(exist_ok=True)
+            spool = self.out_dir / f".spool-{run_id}"
+            spool.mkdir(exist_ok=True)
         counter = TemplateCounter()
-        for keys in executor.map(count_template_lines, batches, str(self.input_dir), page_spool and str(page_spool)):
+        for keys in executor.map(count_template_lines, batches, str(self.input_dir), spool and str(spool)):
             counter.add(keys)
         return StageContext(str(self.input_dir), self.rules, self.builder, dedup, run_id,
                             counter.template_keys(self.config.template_min_pages),
-                            band_layout(dedup) if dedup is not None else (0, 0), page_spool and str(page_spool))
+                            band_layout(dedup) if dedup is not None else (0, 0), spool and str(spool))
 
     def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path,
                  fingerprints: InputFingerprints) -> Signatures:
-        self._stage("clean_build_sign", summary)
+        self._stage("clean_sign", summary)
         run_dir = self.out_dir / "runs" / context.run_id
         signatures = SignatureSpool(self.out_dir / f".signatures-{context.run_id}")
         slowest: list[tuple[float, str]] = []
-        with ArrowSpool(spool, RECORD_SCHEMA) as records, CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA) as removed:
+        with ExitStack() as stack:
+            # Without a spool the workers build every record now; with one, build_batch builds those of
+            # the canonicals after the fold (see _build_records).
+            records = stack.enter_context(ArrowSpool(spool, RECORD_SCHEMA)) if context.spool is None else None
+            removed = stack.enter_context(CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA))
             position = 0  # of the batch's first file among the inputs to process
             for result in executor.map(process_batch, batches, context):
                 for offset, digest in enumerate(result.digests):
                     if digest is not None:
                         fingerprints.set_digest(position + offset, digest)
                 position += len(result.digests)
-                records.write(result.records)
+                if records is not None:
+                    records.write(result.records)
                 removed.write(result.removed)
                 signatures.append(result.signatures)
                 self._account(result, summary, slowest)
@@ -296,9 +303,10 @@ class Run:
         if self.progress is not None:
             self.progress(len(result.page_stats))
 
-    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], todo: list[str],
-                fingerprints: InputFingerprints, store: StateStore, summary: RunSummary, run_id: str) -> None:
-        self._stage("write", summary)
+    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], batches: list[Batch],
+                executor, context: StageContext, fingerprints: InputFingerprints, store: StateStore,
+                summary: RunSummary) -> None:
+        run_id = context.run_id
         prior_duplicates = DUPLICATE_SCHEMA.empty_table()
         if (self.out_dir / "duplicates.parquet").exists():
             prior_duplicates = pq.read_table(self.out_dir / "duplicates.parquet").cast(DUPLICATE_SCHEMA)
@@ -325,6 +333,9 @@ class Run:
              first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
              signed.matrix[i]) for i in folded.new_canonicals)
         signed.matrix = None
+        if context.spool is not None:
+            self._build_records(batches, executor, context, copies, spool, summary)
+        self._stage("write", summary)
         with ThreadPoolExecutor(max_workers=1) as indexer:
             # The band rows go into the store while the records are written: SQLite lets go of the
             # interpreter while it inserts, and the writers while they encode.
@@ -349,7 +360,7 @@ class Run:
         with atomic_path(self.out_dir / "removed.csv") as tmp:
             shutil.copyfile(run_dir / "removed.csv", tmp)
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
-                             fingerprints.rows(map(source_name, todo), run_id))
+                             fingerprints.rows(map(source_name, chain.from_iterable(batches)), run_id))
         store.finish_run(run_id)
         self._stage("", summary)
         summary.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -357,6 +368,21 @@ class Run:
         write_text(run_dir / "run.json", json.dumps(asdict(summary), ensure_ascii=False, indent=2) + "\n")
         write_report(run_dir)
         write_text(self.out_dir / "latest_run", run_id + "\n")
+
+    def _build_records(self, batches: list[Batch], executor, context: StageContext, copies: set[tuple[str, int]],
+                       spool: Path, summary: RunSummary) -> None:
+        """The records of this run's articles that are no copies, into the records spool: the copies' are
+        never written, so never built."""
+        self._stage("build_records", summary)
+        copies_by_input: dict[str, set[tuple[str, int]]] = {}
+        for path, part in copies:
+            copies_by_input.setdefault(input_of(path), set()).add((path, part))
+        tasks = [(batch, frozenset(chain.from_iterable(copies_by_input.get(source_name(rel), ()) for rel in batch)))
+                 for batch in batches]
+        with ArrowSpool(spool, RECORD_SCHEMA) as records:
+            for table in executor.map(build_batch, tasks, context):
+                records.write(table)
+        executor.release_workers()
 
     def _earlier_first_seen(self, reprocessed: set[str]) -> dict[str, str]:
         """first_seen_run of the reprocessed inputs' earlier records: one that comes out again keeps it."""

@@ -11,7 +11,7 @@ import hashlib
 import pickle
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +21,10 @@ from pipeline.clean import clean_page
 from pipeline.clean.rules import RuleSet
 from pipeline.clean.templates import page_line_keys
 from pipeline.dedup.fold import DedupSettings, Item, Signatures, sign
-from pipeline.model import Page, PageError
+from pipeline.model import Article, Page, PageError
 from pipeline.outputs import RECORD_SCHEMA, REMOVED_SCHEMA
 from pipeline.readers import ContentHash, read_source
-from pipeline.records.build import RecordBuilder
+from pipeline.records.build import Record, RecordBuilder, char_count, record_id_for, removed_ratio
 
 Batch = list[str]  # input files, relative to the input folder
 
@@ -40,7 +40,10 @@ class StageContext:
     run_id: str
     template_keys: frozenset[int] = frozenset()
     band_layout: tuple[int, int] = (0, 0)  # (bands, rows) of the dedup settings
-    page_spool: str | None = None  # where count_template_lines left the pages read (see there)
+    # A folder every worker sees, where a pass leaves what the next takes: count_template_lines the pages
+    # it read, process_batch the articles whose records build_batch builds once the fold has decided
+    # which are copies. None (workers on other machines): process_batch reads again and builds every record.
+    spool: str | None = None
 
 
 @dataclass
@@ -79,37 +82,58 @@ def read_batch(batch: Batch, input_dir: str) -> ReadBatch:
     return read
 
 
-def count_template_lines(batch: Batch, input_dir: str, page_spool: str | None = None) -> np.ndarray:
+def count_template_lines(batch: Batch, input_dir: str, spool: str | None = None) -> np.ndarray:
     """The short-line keys of every page of the batch (one entry per page that has the line).
 
-    With a page spool (a folder every worker sees), the pages read here are kept there for
-    process_batch, which then neither reads nor decodes the files again."""
+    With a spool, the pages read here are left there for process_batch, which then neither reads nor
+    decodes the files again."""
     read = read_batch(batch, input_dir)
-    if page_spool is not None:
-        spooled = _spooled(page_spool, batch)
-        with open(spooled.with_suffix(".tmp"), "wb") as handle:
-            pickle.dump(read, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        spooled.with_suffix(".tmp").replace(spooled)
+    if spool is not None:
+        _leave(spool, batch, "pages", read)
     keys = [page_line_keys(page.text) for page in read.pages]
     return np.concatenate(keys) if keys else np.zeros(0, np.int64)
 
 
-def _spooled(page_spool: str, batch: Batch) -> Path:
-    return Path(page_spool) / (hashlib.sha1("\0".join(batch).encode("utf-8", "surrogateescape")).hexdigest() + ".pickle")
+def _spooled(spool: str, batch: Batch, kind: str) -> Path:
+    name = hashlib.sha1("\0".join(batch).encode("utf-8", "surrogateescape")).hexdigest()
+    return Path(spool) / f"{name}.{kind}.pickle"
+
+
+def _leave(spool: str, batch: Batch, kind: str, value) -> None:
+    spooled = _spooled(spool, batch, kind)
+    with open(spooled.with_suffix(".tmp"), "wb") as handle:
+        pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    spooled.with_suffix(".tmp").replace(spooled)
+
+
+def _take(spool: str, batch: Batch, kind: str):
+    spooled = _spooled(spool, batch, kind)
+    with open(spooled, "rb") as handle:
+        value = pickle.load(handle)
+    spooled.unlink()
+    return value
 
 
 def _read_or_unspool(batch: Batch, context: StageContext) -> ReadBatch:
-    if context.page_spool is not None:
-        spooled = _spooled(context.page_spool, batch)
-        with suppress(FileNotFoundError), open(spooled, "rb") as handle:
-            read = pickle.load(handle)
-            spooled.unlink()
-            return read
+    if context.spool is not None:
+        with suppress(FileNotFoundError):
+            return _take(context.spool, batch, "pages")
     return read_batch(batch, context.input_dir)
 
 
+@dataclass
+class PendingArticle:
+    """An article cleaned and signed, whose record is built once the fold has found it no copy."""
+
+    article: Article
+    page: Page  # the page's markup and format, for the record: its text and HTML are not kept
+    removed_ratio: float
+    record_id: str
+
+
 def process_batch(batch: Batch, context: StageContext) -> BatchResult:
-    """Read, clean, build records and sign every page of the batch."""
+    """Read, clean and sign every page of the batch, and build its records (with a spool: leave the
+    articles there for build_batch, which builds only those of the canonicals)."""
     read = _read_or_unspool(batch, context)
     result, rows = BatchResult(digests=read.digests), _BatchRows()
     for item in read.items:
@@ -119,6 +143,8 @@ def process_batch(batch: Batch, context: StageContext) -> BatchResult:
         started = time.perf_counter()
         _process_page(item, context, result, rows)
         result.page_stats[-1]["seconds"] = round(time.perf_counter() - started, 6)
+    if context.spool is not None:
+        _leave(context.spool, batch, "articles", rows.pending)
     result.records = pa.Table.from_pylist(rows.records, schema=RECORD_SCHEMA)
     result.removed = pa.table(rows.removed, schema=REMOVED_SCHEMA)
     if context.dedup is not None:
@@ -126,16 +152,41 @@ def process_batch(batch: Batch, context: StageContext) -> BatchResult:
     return result
 
 
+def build_batch(task: tuple[Batch, frozenset[tuple[str, int]]], context: StageContext) -> pa.Table:
+    """The records of the articles process_batch left for a batch, but for those of its copies
+    (source_path, part): a copy's record is never written, and building records is half the work."""
+    batch, copies = task
+    records = [_row(context.builder.record(pending.article, pending.page, pending.removed_ratio, context.run_id,
+                                           pending.record_id))
+               for pending in _take(context.spool, batch, "articles")
+               if (pending.article.source_path, pending.article.part) not in copies]
+    return pa.Table.from_pylist(records, schema=RECORD_SCHEMA)
+
+
+def _row(record: Record) -> dict:
+    return dict(vars(record))  # asdict's deep copy is a tenth of the page's cost
+
+
 @dataclass
 class _BatchRows:
     records: list[dict] = field(default_factory=list)
     removed: dict[str, list] = field(default_factory=lambda: {name: [] for name in REMOVED_SCHEMA.names})
-    items: list[Item] = field(default_factory=list)  # what signing needs of each record
+    items: list[Item] = field(default_factory=list)  # what signing needs of each article
+    pending: list[PendingArticle] = field(default_factory=list)  # with a spool, instead of records
 
 
 def _process_page(page: Page, context: StageContext, result: BatchResult, rows: _BatchRows) -> None:
     cleaned = clean_page(page, context.rules, context.template_keys)
-    records = context.builder.build(cleaned, context.run_id)
+    ratio = removed_ratio(cleaned)
+    kept_page = replace(page, text="", html=None, evidence=None) if context.spool is not None else page
+    for article in cleaned.articles:
+        answer = article.body
+        record_id = record_id_for(answer)
+        rows.items.append(Item(record_id, article.source_path, article.part, char_count(answer), answer))
+        if context.spool is not None:
+            rows.pending.append(PendingArticle(article, kept_page, ratio, record_id))
+        else:
+            rows.records.append(_row(context.builder.record(article, page, ratio, context.run_id, record_id)))
     removed = rows.removed
     for decision in cleaned.removed:
         removed["source_path"].append(page.source_path)
@@ -143,8 +194,6 @@ def _process_page(page: Page, context: StageContext, result: BatchResult, rows: 
         removed["line_no"].append(decision.line_no)
         removed["rule"].append(decision.rule)
         removed["text"].append(decision.text.strip())
-    rows.records.extend(dict(vars(r)) for r in records)  # asdict's deep copy is a tenth of the page's cost
-    rows.items.extend(Item(r.record_id, r.source_path, r.part, r.char_count, r.answer) for r in records)
     if not cleaned.articles:
         result.no_article.append(page.source_path)
     result.page_stats.append({"source_path": page.source_path,

@@ -148,7 +148,8 @@ def kill_points(out: Path, duration: float) -> dict:
     return {
         "state store opened": changes(lambda: (out / "state.sqlite-wal").exists()),
         "pool workers busy": workers_busy,
-        "pages kept for the second pass": changes(lambda: any(out.glob(".pages-*/*.pickle"))),
+        "pages kept for the second pass": changes(lambda: any(out.glob(".spool-*/*.pages.pickle"))),
+        "articles kept for their records": changes(lambda: any(out.glob(".spool-*/*.articles.pickle"))),
         "a temporary output file appears": changes(lambda: any(out.glob(".*.tmp")) or any(out.glob("runs/*/.*.tmp"))),
         "records.parquet replaced": changes(lambda: file_state(out / "records.parquet")),
         "latest_run replaced": changes(lambda: file_state(out / "latest_run")),

@@ -48,7 +48,7 @@ def test_a_second_run_with_nothing_new_processes_nothing_and_keeps_the_records(f
     assert second["run_id"] != first["run_id"]
     assert (second["inputs_processed"], second["inputs_unchanged"], second["pages"]) == (0, 8, 0)
     assert second["records_new"] == 0 and second["records_total"] == 8
-    assert second["stage_seconds"]["clean_build_sign"] < first["stage_seconds"]["clean_build_sign"]
+    assert second["stage_seconds"]["clean_sign"] < first["stage_seconds"]["clean_sign"]
     assert read_records(out).equals(records_before)
     assert read_records(out / "runs" / second["run_id"]).empty
 

@@ -40,7 +40,7 @@ def test_two_workers_write_what_one_writes(local_run):
     tmp_path, corpus, expected = local_run
     run_cli("run", corpus, "--out", tmp_path / "two", "--workers", "2")
     assert _outputs(tmp_path / "two") == expected
-    assert not list((tmp_path / "two").glob(".pages-*")), "the pages kept between the passes are removed"
+    assert not list((tmp_path / "two").glob(".spool-*")), "what the passes keep for one another is removed"
     assert "canonical_record_id" in expected["duplicates.csv"] and expected["duplicates.csv"].count("\n") > 50
 
 
@@ -66,7 +66,7 @@ def test_bench_command_prints_stage_figures_and_the_baseline_ratio(tmp_path):
     result = run_cli("bench", "--docs", 300, "--baseline-docs", 20, "--workers", 2, "--dir", tmp_path)
     out = result.stdout
     assert result.returncode == 0, result.stderr
-    for stage in ("select_inputs", "learn_templates", "clean_build_sign", "fold", "write"):
+    for stage in ("select_inputs", "learn_templates", "clean_sign", "fold", "build_records", "write"):
         assert re.search(rf"^{stage}\s+[\d.]+\s+[\d,]+\s+[\d,]+$", out, re.M), stage
     precision, recall = map(float, re.search(r"precision (\d\.\d+), recall (\d\.\d+)", out).groups())
     assert precision >= 0.95 and recall >= 0.9

@@ -56,6 +56,24 @@ def record_id_for(answer: str) -> str:
     return hashlib.sha1(fold_for_hash(answer).encode("utf-8")).hexdigest()[:16]
 
 
+def char_count(answer: str) -> int:
+    """Characters of the answer, whitespace aside."""
+    return len("".join(answer.split()))
+
+
+def removed_ratio(cleaned: CleanedPage) -> float:
+    """The share of the page's characters (whitespace aside) that the cleaner removed."""
+    total_chars = kept_chars = 0
+    for decision in cleaned.decisions:
+        chars = len(decision.text.strip())
+        total_chars += chars
+        if decision.keep:
+            kept_chars += chars
+    if cleaned.page_lines is not None:  # the kept text was extracted again from the page's own
+        total_chars = sum(len(decision.text.strip()) for decision in cleaned.decisions[:cleaned.page_lines])
+    return max(0, total_chars - kept_chars) / (total_chars or 1)
+
+
 @dataclass
 class RecordBuilder:
     taxonomy: dict[str, tuple[str, ...]]
@@ -66,33 +84,26 @@ class RecordBuilder:
         self.tagger = extract.Tagger(self.taxonomy)
 
     def build(self, cleaned: CleanedPage, run_id: str) -> list[Record]:
-        total_chars = kept_chars = 0
-        for decision in cleaned.decisions:
-            chars = len(decision.text.strip())
-            total_chars += chars
-            if decision.keep:
-                kept_chars += chars
-        if cleaned.page_lines is not None:  # the kept text was extracted again from the page's own
-            total_chars = sum(len(decision.text.strip()) for decision in cleaned.decisions[:cleaned.page_lines])
-        removed_ratio = max(0, total_chars - kept_chars) / (total_chars or 1)
-        return [self._record(article, cleaned, run_id, removed_ratio) for article in cleaned.articles]
+        ratio = removed_ratio(cleaned)
+        return [self.record(article, cleaned.page, ratio, run_id, record_id_for(article.body))
+                for article in cleaned.articles]
 
-    def _record(self, article: Article, cleaned: CleanedPage, run_id: str, removed_ratio: float) -> Record:
-        page = cleaned.page
+    def record(self, article: Article, page: Page, removed_ratio: float, run_id: str, record_id: str) -> Record:
+        """The record of one article of page (record_id: record_id_for its body, worked out once)."""
         answer = article.body
         meta = article_metadata(article, page)
         question, alternatives = questions_from_title(meta["title"])
         words = extract.word_counts(answer)
-        char_count = len("".join(answer.split()))
+        chars = char_count(answer)
         flags = list(article.flags)
         if extract.mixed_language(answer):
             flags.append("mixed_language")
         if extract.spun_text_suspected(words):
             flags.append("spun_text_suspected")
-        if char_count < SHORT_ANSWER_CHARS:
+        if chars < SHORT_ANSWER_CHARS:
             flags.append("short_answer")
         return Record(
-            record_id=record_id_for(answer),
+            record_id=record_id,
             source_path=article.source_path,
             part=article.part,
             source_url=meta["source_url"],
@@ -111,7 +122,7 @@ class RecordBuilder:
             laws=extract.laws(answer),
             entities=extract.entities(answer, words),
             flags=flags,
-            char_count=char_count,
+            char_count=chars,
             removed_ratio=round(removed_ratio, 4),
             encoding=page.encoding,
             input_format=page.input_format,

@@ -327,25 +327,44 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStore) -> dict[int, list[Canonical]]:
-    """For each row, earlier runs' canonicals that it verifiably duplicates."""
+    """For each row, earlier runs' canonicals that it verifiably duplicates.
+
+    A row shares bands with many earlier canonicals (articles on one topic share short runs of text):
+    their signatures are checked as arrays, a chunk of pairs at a time, and only the canonicals that
+    pass are read whole."""
     if store.count() == 0:
         return {}
+    matches: dict[int, dict[int, Canonical]] = {}
     exact = store.by_exact_key(sorted({signed.exact_hex(i) for i in range(len(signed))}))
-    band_hits = store.by_band_keys(sorted({int(k) for k in np.unique(signed.bands)}))
-    candidates = store.canonicals(sorted({c for ids in band_hits.values() for c in ids}))
-    matches: dict[int, list[Canonical]] = {}
     for i in range(len(signed)):
-        found: dict[int, Canonical] = {}
         hit = exact.get(signed.exact_hex(i))
         if hit is not None:
-            found[hit.id] = hit
-        for key in signed.bands[i]:
-            for cid in band_hits.get(int(key), ()):
-                if cid not in found and _similarity(signed.matrix[i], candidates[cid].signature) >= settings.threshold:
-                    found[cid] = candidates[cid]
-        if found:
-            matches[i] = list(found.values())
-    return matches
+            matches[i] = {hit.id: hit}
+    rows, candidates = _sharing(signed.bands, *store.band_rows(np.unique(signed.bands)))
+    known, signatures = store.signatures(np.unique(candidates))
+    passed = np.zeros(len(rows), bool)
+    for start in range(0, len(rows), PAIRS_PER_CHECK):
+        part = slice(start, start + PAIRS_PER_CHECK)
+        at = np.minimum(np.searchsorted(known, candidates[part]), max(len(known) - 1, 0))
+        same = np.count_nonzero(signed.matrix[rows[part]] == signatures[at], axis=1)
+        passed[part] = (known[at] == candidates[part]) & (same / signed.matrix.shape[1] >= settings.threshold)
+    rows, candidates = rows[passed].tolist(), candidates[passed].tolist()
+    found = store.canonicals(sorted(set(candidates)))
+    for i, cid in zip(rows, candidates):
+        matches.setdefault(i, {}).setdefault(cid, found[cid])
+    return {i: list(canonicals.values()) for i, canonicals in matches.items()}
+
+
+def _sharing(bands: np.ndarray, keys: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, canonical id) of every stored band row (keys ascending, with their ids) that holds one of a
+    row's band keys; each pair once, by row."""
+    flat = bands.astype(np.int64).ravel()
+    first, last = np.searchsorted(keys, flat, "left"), np.searchsorted(keys, flat, "right")
+    counts = last - first
+    rows = np.repeat(np.repeat(np.arange(len(bands), dtype=np.int64), bands.shape[1]), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    pairs = np.unique((rows << 32) | ids[np.repeat(first, counts) + within])
+    return pairs >> 32, pairs & 0xFFFFFFFF
 
 
 def _best_prior(match_lists: list[list[Canonical]]) -> Canonical | None:

@@ -45,6 +45,9 @@ CREATE TABLE IF NOT EXISTS copies (source_path TEXT NOT NULL, canonical_source_p
 
 
 BAND_ROWS_PER_INSERT = 250_000
+# Numbers go to SQLite as a JSON array, unpacked by SQLite in C: a statement per 500 bound values cost
+# more than the lookups themselves.
+KEYS_PER_LOOKUP = 250_000
 _HIGH_HALF = np.int64(-(1 << 32))
 
 
@@ -128,13 +131,25 @@ class StateStore:
                 found.setdefault(row[-1], _canonical(row))
         return found
 
-    def by_band_keys(self, keys: list[int]) -> dict[int, list[int]]:
-        found: dict[int, list[int]] = {}
-        for chunk in _chunks(keys):
-            marks = ",".join("?" * len(chunk))
-            for key, canonical in self.db.execute(f"SELECT key, canonical FROM band WHERE key IN ({marks})", chunk):
-                found.setdefault(key, []).append(canonical)
-        return found
+    def band_rows(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The band rows holding one of keys, as arrays of key and canonical id, in key order."""
+        found: list[tuple[int, int]] = []
+        for start in range(0, len(keys), KEYS_PER_LOOKUP):
+            found.extend(self.db.execute("SELECT key, canonical FROM band WHERE key IN (SELECT value FROM json_each(?))",
+                                         (json.dumps(keys[start:start + KEYS_PER_LOOKUP].tolist()),)))
+        table = np.array(found, np.int64).reshape(-1, 2)
+        table = table[np.argsort(table[:, 0], kind="stable")]
+        return table[:, 0], table[:, 1]
+
+    def signatures(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The signatures of the canonicals ids: (ids found, ascending; a signature per row)."""
+        found: list[tuple[int, bytes]] = []
+        for start in range(0, len(ids), KEYS_PER_LOOKUP):
+            found.extend(self.db.execute("SELECT id, signature FROM canonical WHERE id IN (SELECT value FROM json_each(?))",
+                                         (json.dumps(ids[start:start + KEYS_PER_LOOKUP].tolist()),)))
+        found.sort()
+        signatures = np.frombuffer(b"".join(signature for _, signature in found), "<u4")
+        return np.array([cid for cid, _ in found], np.int64), signatures.reshape(len(found), -1 if found else 0)
 
     def canonicals(self, ids: list[int]) -> dict[int, Canonical]:
         found: dict[int, Canonical] = {}

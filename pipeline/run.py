@@ -42,7 +42,8 @@ from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import Batch, BatchResult, StageContext, build_batch, count_template_lines, process_batch
 from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
-from pipeline.writers.tables import ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches
+from pipeline.writers.tables import (ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches,
+                                     write_csv)
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
@@ -341,8 +342,12 @@ class Run:
             # interpreter while it inserts, and the writers while they encode.
             indexed = indexer.submit(store.add_bands, ids, new_bands)
             del new_bands
-            self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
-                                first_seen, summary, run_id)
+            if batches or not all(path.exists() for path in self._cumulative_records()):
+                self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
+                                    first_seen, summary, run_id)
+            else:  # nothing was read: the records stand as they are, and rewriting them is most of a quiet night
+                write_csv(self.out_dir / "runs" / run_id / "records.csv", [], RECORD_SCHEMA)
+                summary.records_total = pq.ParquetFile(self.out_dir / "records.parquet").metadata.num_rows
             indexed.result()
         spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id
@@ -383,6 +388,10 @@ class Run:
             for table in executor.map(build_batch, tasks, context):
                 records.write(table)
         executor.release_workers()
+
+    def _cumulative_records(self) -> list[Path]:
+        return [self.out_dir / "records.parquet", self.out_dir / "records.csv",
+                *([self.out_dir / "records.jsonl"] if self.config.jsonl else [])]
 
     def _earlier_first_seen(self, reprocessed: set[str]) -> dict[str, str]:
         """first_seen_run of the reprocessed inputs' earlier records: one that comes out again keeps it."""
@@ -441,10 +450,9 @@ class Run:
                         queue.popleft().result()
                     queue.append(thread.submit(sink.write, table))
 
-            cumulative = [writer(ParquetSink(earlier_records, RECORD_SCHEMA)),
-                          writer(CsvSink(self.out_dir / "records.csv", RECORD_SCHEMA))]
-            if self.config.jsonl:
-                cumulative.append(writer(JsonlSink(self.out_dir / "records.jsonl")))
+            parquet, csv, *jsonl = self._cumulative_records()
+            cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), writer(CsvSink(csv, RECORD_SCHEMA)),
+                          *(writer(JsonlSink(path)) for path in jsonl)]
             this_run = writer(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
             for table in read_parquet_batches(earlier_records):
                 if reprocessed:

@@ -41,9 +41,11 @@ def test_a_second_run_with_nothing_new_processes_nothing_and_keeps_the_records(f
     first = latest_summary(out)
     records_before = read_records(out)
     assert first["inputs_processed"] == 8 and first["records_new"] == 8
+    written = {name: (out / name).stat().st_mtime_ns for name in ("records.parquet", "records.csv")}
 
     result = run_cli("run", inputs, "--out", out, "--workers", "1")
     assert result.returncode == 0, result.stderr
+    assert {name: (out / name).stat().st_mtime_ns for name in written} == written, "nothing to rewrite"
     second = latest_summary(out)
     assert second["run_id"] != first["run_id"]
     assert (second["inputs_processed"], second["inputs_unchanged"], second["pages"]) == (0, 8, 0)
@@ -51,6 +53,15 @@ def test_a_second_run_with_nothing_new_processes_nothing_and_keeps_the_records(f
     assert second["stage_seconds"]["clean_sign"] < first["stage_seconds"]["clean_sign"]
     assert read_records(out).equals(records_before)
     assert read_records(out / "runs" / second["run_id"]).empty
+
+
+def test_a_records_file_deleted_by_hand_is_written_again_on_a_night_with_nothing_new(first_run):
+    inputs, out = first_run
+    records_before = read_records(out)
+    (out / "records.csv").unlink()
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    assert latest_summary(out)["inputs_processed"] == 0
+    assert read_records(out).equals(records_before)
 
 
 def test_a_touched_but_unchanged_input_is_not_processed_and_keeps_its_record(first_run):

@@ -379,11 +379,12 @@ class Run:
         """The records of this run's articles that are no copies, into the records spool: the copies' are
         never written, so never built."""
         self._stage("build_records", summary)
-        copies_by_input: dict[str, set[tuple[str, int]]] = {}
-        for path, part in copies:
-            copies_by_input.setdefault(input_of(path), set()).add((path, part))
-        tasks = [(batch, frozenset(chain.from_iterable(copies_by_input.get(source_name(rel), ()) for rel in batch)))
-                 for batch in batches]
+        copies_by_input: dict[str, list[tuple[str, int]]] = {}
+        for copy in copies:
+            copies_by_input.setdefault(input_of(copy[0]), []).append(copy)
+        # made as the workers take them: at a million records, a million tuples less at once
+        tasks = ((batch, frozenset(chain.from_iterable(copies_by_input.get(source_name(rel), ()) for rel in batch)))
+                 for batch in batches)
         with ArrowSpool(spool, RECORD_SCHEMA) as records:
             for table in executor.map(build_batch, tasks, context):
                 records.write(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -38,8 +39,7 @@ class LocalExecutor:
                 yield fn(batch, *args)
             return
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, initializer=exit_with_parent,
-                                             initargs=(os.getpid(),))
+            self._pool = self._start_pool()
         pending: deque = deque()
         for batch in batches:
             pending.append(self._pool.submit(fn, batch, *args))
@@ -47,6 +47,19 @@ class LocalExecutor:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(max_workers=self.workers, initializer=exit_with_parent, initargs=(os.getpid(),))
+        # Forked workers share this process's memory until they write to it, and a garbage collection in a
+        # worker writes to every object it visits: this process's objects (after the fold of a million
+        # records, lists and tuples of their ids and paths) are kept out of the workers' collections.
+        # The pool forks all its workers for its first task.
+        gc.freeze()
+        try:
+            pool.submit(int).result()
+        finally:
+            gc.unfreeze()
+        return pool
 
     band_buckets = staticmethod(band_buckets)
 

@@ -343,8 +343,8 @@ class Run:
             indexed = indexer.submit(store.add_bands, ids, new_bands)
             del new_bands
             if batches or not all(path.exists() for path in self._cumulative_records()):
-                self._write_records(spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
-                                    first_seen, summary, run_id)
+                self._write_records(spool, signed.record_ids, reprocessed, copies, _duplicate_sources(all_duplicates),
+                                    regrouped, first_seen, summary, run_id)
             else:  # nothing was read: the records stand as they are, and rewriting them is most of a quiet night
                 write_csv(self.out_dir / "runs" / run_id / "records.csv", [], RECORD_SCHEMA)
                 summary.records_total = pq.ParquetFile(self.out_dir / "records.parquet").metadata.num_rows
@@ -406,9 +406,11 @@ class Run:
                     first_seen[record_id] = run
         return first_seen
 
-    def _write_records(self, spool: Path, reprocessed: set[str], copies: set, sources: dict[str, list[str]],
-                       regrouped: set[str], first_seen: dict[str, str], summary: RunSummary, run_id: str) -> None:
-        """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records.
+    def _write_records(self, spool: Path, new_ids: list[str], reprocessed: set[str], copies: set,
+                       sources: dict[str, list[str]], regrouped: set[str], first_seen: dict[str, str],
+                       summary: RunSummary, run_id: str) -> None:
+        """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records
+        (spooled; new_ids: the record ids of this run's articles, copies too, with dedup).
 
         An earlier record's duplicate_sources and dup_count are looked up again only if it is one of the
         regrouped canonicals (copies were folded into it or taken away this run); a record that comes out
@@ -423,8 +425,7 @@ class Run:
         unique = self.config.dedup_enabled
         earlier_records = self.out_dir / "records.parquet"
         regrouped_ids = pa.array(sorted(regrouped), pa.string())
-        new_ids = pa.array(sorted(_spooled_record_ids(spool)) if unique and earlier_records.exists() else [],
-                           pa.string())
+        new_ids = pa.array(sorted(set(new_ids)) if unique and earlier_records.exists() else [], pa.string())
         taken: set[str] = set()  # the ids of the earlier records that new records repeat, then of the new ones written
         written = 0
 
@@ -487,10 +488,6 @@ class Run:
                 while queue:
                     queue.popleft().result()
         summary.records_total = written
-
-
-def _spooled_record_ids(spool: Path) -> set[str]:
-    return {record_id for table in read_spool_batches(spool) for record_id in table.column("record_id").to_pylist()}
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:

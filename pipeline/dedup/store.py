@@ -133,23 +133,24 @@ class StateStore:
 
     def band_rows(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The band rows holding one of keys, as arrays of key and canonical id, in key order."""
-        found: list[tuple[int, int]] = []
-        for start in range(0, len(keys), KEYS_PER_LOOKUP):
-            found.extend(self.db.execute("SELECT key, canonical FROM band WHERE key IN (SELECT value FROM json_each(?))",
-                                         (json.dumps(keys[start:start + KEYS_PER_LOOKUP].tolist()),)))
+        found = self._rows_for("SELECT key, canonical FROM band WHERE key IN (SELECT value FROM json_each(?))", keys)
         table = np.array(found, np.int64).reshape(-1, 2)
         table = table[np.argsort(table[:, 0], kind="stable")]
         return table[:, 0], table[:, 1]
 
     def signatures(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The signatures of the canonicals ids: (ids found, ascending; a signature per row)."""
-        found: list[tuple[int, bytes]] = []
-        for start in range(0, len(ids), KEYS_PER_LOOKUP):
-            found.extend(self.db.execute("SELECT id, signature FROM canonical WHERE id IN (SELECT value FROM json_each(?))",
-                                         (json.dumps(ids[start:start + KEYS_PER_LOOKUP].tolist()),)))
-        found.sort()
+        found = sorted(self._rows_for("SELECT id, signature FROM canonical WHERE id IN (SELECT value FROM json_each(?))",
+                                      ids))
         signatures = np.frombuffer(b"".join(signature for _, signature in found), "<u4")
         return np.array([cid for cid, _ in found], np.int64), signatures.reshape(len(found), -1 if found else 0)
+
+    def _rows_for(self, query: str, numbers: np.ndarray) -> list[tuple]:
+        """The rows of a query whose one parameter is a JSON array of numbers, for all the numbers."""
+        rows: list[tuple] = []
+        for start in range(0, len(numbers), KEYS_PER_LOOKUP):
+            rows.extend(self.db.execute(query, (json.dumps(numbers[start:start + KEYS_PER_LOOKUP].tolist()),)))
+        return rows
 
     def canonicals(self, ids: list[int]) -> dict[int, Canonical]:
         found: dict[int, Canonical] = {}

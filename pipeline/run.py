@@ -17,9 +17,9 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
-from itertools import chain
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -153,8 +153,8 @@ class Run:
             executor = make_executor(self.config.executor, workers, self.config.scheduler)
             batches = batches_of(todo, workers)
             context = self._learn_templates(batches, executor, run_id, dedup, summary)
-            spool = self.out_dir / f".records-{run_id}.arrow"
-            signed = self._process(batches, executor, context, summary, spool, fingerprints)
+            records_spool = self.out_dir / f".records-{run_id}.arrow"
+            signed = self._process(batches, executor, context, summary, records_spool, fingerprints)
             executor.release_workers()
             # The run's changes to the state store are one transaction, committed after every output file
             # is written: a run killed earlier leaves the store as it was, and the rerun, taking over its
@@ -171,8 +171,10 @@ class Run:
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
                     folded = FoldResult([None] * len(signed), [None] * len(signed), np.ones(len(signed)), [])
-                self._finish(signed, folded, spool, reprocessed, batches, executor, context, fingerprints, store,
-                             summary)
+                # A killed run taken over may have replaced some of the cumulative files and not the others.
+                rewrite = bool(todo) or takes_over
+                self._finish(signed, folded, records_spool, reprocessed, batches, executor, context, fingerprints,
+                             store, summary, rewrite)
         finally:
             if executor is not None:
                 executor.close()
@@ -260,7 +262,7 @@ class Run:
                             counter.template_keys(self.config.template_min_pages),
                             band_layout(dedup) if dedup is not None else (0, 0), spool and str(spool))
 
-    def _process(self, batches, executor, context: StageContext, summary: RunSummary, spool: Path,
+    def _process(self, batches, executor, context: StageContext, summary: RunSummary, records_spool: Path,
                  fingerprints: InputFingerprints) -> Signatures:
         self._stage("clean_sign", summary)
         run_dir = self.out_dir / "runs" / context.run_id
@@ -269,7 +271,7 @@ class Run:
         with ExitStack() as stack:
             # Without a spool the workers build every record now; with one, build_batch builds those of
             # the canonicals after the fold (see _build_records).
-            records = stack.enter_context(ArrowSpool(spool, RECORD_SCHEMA)) if context.spool is None else None
+            records = stack.enter_context(ArrowSpool(records_spool, RECORD_SCHEMA)) if context.spool is None else None
             removed = stack.enter_context(CsvSink(run_dir / "removed.csv", REMOVED_SCHEMA))
             position = 0  # of the batch's first file among the inputs to process
             for result in executor.map(process_batch, batches, context):
@@ -304,9 +306,11 @@ class Run:
         if self.progress is not None:
             self.progress(len(result.page_stats))
 
-    def _finish(self, signed: Signatures, folded: FoldResult, spool: Path, reprocessed: set[str], batches: list[Batch],
-                executor, context: StageContext, fingerprints: InputFingerprints, store: StateStore,
-                summary: RunSummary) -> None:
+    def _finish(self, signed: Signatures, folded: FoldResult, records_spool: Path, reprocessed: set[str],
+                batches: list[Batch], executor, context: StageContext, fingerprints: InputFingerprints,
+                store: StateStore, summary: RunSummary, rewrite: bool) -> None:
+        """Everything after the fold; rewrite: the cumulative records must be written again even if they
+        all exist (an input was read, or a killed run is taken over)."""
         run_id = context.run_id
         prior_duplicates = DUPLICATE_SCHEMA.empty_table()
         if (self.out_dir / "duplicates.parquet").exists():
@@ -331,25 +335,25 @@ class Run:
         signed.bands = None
         ids = store.add_canonicals(
             (signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]),
-             first_seen.get(signed.record_ids[i], run_id), int(signed.char_counts[i]), signed.exact_hex(i),
-             signed.matrix[i]) for i in folded.new_canonicals)
+             first_seen.get((signed.record_ids[i], signed.source_paths[i]), run_id), int(signed.char_counts[i]),
+             signed.exact_hex(i), signed.matrix[i]) for i in folded.new_canonicals)
         signed.matrix = None
         if context.spool is not None:
-            self._build_records(batches, executor, context, copies, spool, summary)
+            self._build_records(batches, executor, context, copies, records_spool, summary)
         self._stage("write", summary)
         with ThreadPoolExecutor(max_workers=1) as indexer:
             # The band rows go into the store while the records are written: SQLite lets go of the
             # interpreter while it inserts, and the writers while they encode.
             indexed = indexer.submit(store.add_bands, ids, new_bands)
             del new_bands
-            if batches or not all(path.exists() for path in self._cumulative_records()):
-                self._write_records(spool, signed.record_ids, reprocessed, copies, _duplicate_sources(all_duplicates),
-                                    regrouped, first_seen, summary, run_id)
+            if rewrite or not all(path.exists() for path in self._cumulative_records()):
+                self._write_records(records_spool, signed.record_ids, reprocessed, copies,
+                                    _duplicate_sources(all_duplicates), regrouped, first_seen, summary, run_id)
             else:  # nothing was read: the records stand as they are, and rewriting them is most of a quiet night
                 write_csv(self.out_dir / "runs" / run_id / "records.csv", [], RECORD_SCHEMA)
                 summary.records_total = pq.ParquetFile(self.out_dir / "records.parquet").metadata.num_rows
             indexed.result()
-        spool.unlink(missing_ok=True)
+        records_spool.unlink(missing_ok=True)
         run_dir = self.out_dir / "runs" / run_id
         summary.duplicates_new = len(duplicates)
         errors = summary.errors + [{"source_path": p, "reason": "no article found"} for p in summary.no_article]
@@ -375,7 +379,7 @@ class Run:
         write_text(self.out_dir / "latest_run", run_id + "\n")
 
     def _build_records(self, batches: list[Batch], executor, context: StageContext, copies: set[tuple[str, int]],
-                       spool: Path, summary: RunSummary) -> None:
+                       records_spool: Path, summary: RunSummary) -> None:
         """The records of this run's articles that are no copies, into the records spool: the copies' are
         never written, so never built."""
         self._stage("build_records", summary)
@@ -385,7 +389,7 @@ class Run:
         # made as the workers take them: at a million records, a million tuples less at once
         tasks = ((batch, frozenset(chain.from_iterable(copies_by_input.get(source_name(rel), ()) for rel in batch)))
                  for batch in batches)
-        with ArrowSpool(spool, RECORD_SCHEMA) as records:
+        with ArrowSpool(records_spool, RECORD_SCHEMA) as records:
             for table in executor.map(build_batch, tasks, context):
                 records.write(table)
         executor.release_workers()
@@ -394,20 +398,21 @@ class Run:
         return [self.out_dir / "records.parquet", self.out_dir / "records.csv",
                 *([self.out_dir / "records.jsonl"] if self.config.jsonl else [])]
 
-    def _earlier_first_seen(self, reprocessed: set[str]) -> dict[str, str]:
-        """first_seen_run of the reprocessed inputs' earlier records: one that comes out again keeps it."""
-        first_seen: dict[str, str] = {}
+    def _earlier_first_seen(self, reprocessed: set[str]) -> dict[tuple[str, str], str]:
+        """first_seen_run of the reprocessed inputs' earlier records, by record id and source path: one that
+        comes out again keeps it (without dedup, two inputs may hold records with one id)."""
+        first_seen: dict[tuple[str, str], str] = {}
         if not reprocessed:
             return first_seen
         for table in read_parquet_batches(self.out_dir / "records.parquet", columns=["record_id", "source_path",
                                                                                     "first_seen_run"]):
             for record_id, path, run in zip(*(column.to_pylist() for column in table.columns)):
                 if input_of(path) in reprocessed:
-                    first_seen[record_id] = run
+                    first_seen[record_id, path] = run
         return first_seen
 
-    def _write_records(self, spool: Path, new_ids: list[str], reprocessed: set[str], copies: set,
-                       sources: dict[str, list[str]], regrouped: set[str], first_seen: dict[str, str],
+    def _write_records(self, records_spool: Path, new_ids: list[str], reprocessed: set[str], copies: set,
+                       sources: dict[str, list[str]], regrouped: set[str], first_seen: dict[tuple[str, str], str],
                        summary: RunSummary, run_id: str) -> None:
         """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records
         (spooled; new_ids: the record ids of this run's articles, copies too, with dedup).
@@ -461,12 +466,14 @@ class Run:
                     keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
                     if not all(keep):  # mostly all are kept: filtering would copy every answer for nothing
                         table = table.filter(pa.array(keep, pa.bool_()))
+                if not table.num_rows:  # each lookup below hashes its value set afresh
+                    continue
                 ids = table.column("record_id")
                 if len(new_ids):
                     taken.update(ids.filter(pc.is_in(ids, value_set=new_ids)).to_pylist())
                 written += table.num_rows
                 write(cumulative, with_copies(table, pc.indices_nonzero(pc.is_in(ids, value_set=regrouped_ids)).to_numpy()))
-            for table in read_spool_batches(spool):
+            for table in read_spool_batches(records_spool):
                 keep = []
                 for key, record_id in zip(zip(table.column("source_path").to_pylist(), table.column("part").to_pylist()),
                                           table.column("record_id").to_pylist()):
@@ -477,7 +484,8 @@ class Run:
                 if not all(keep):
                     table = table.filter(pa.array(keep, pa.bool_()))
                 table = with_copies(table, np.arange(table.num_rows))
-                runs = [first_seen.get(record_id, run_id) for record_id in table.column("record_id").to_pylist()]
+                runs = [first_seen.get(key, run_id) for key in zip(table.column("record_id").to_pylist(),
+                                                                    table.column("source_path").to_pylist())]
                 table = _replace(table, "first_seen_run", pa.array(runs, pa.string()))
                 summary.records_new += table.num_rows
                 written += table.num_rows

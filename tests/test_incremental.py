@@ -203,3 +203,19 @@ def test_an_answer_repeated_in_the_other_script_is_written_once(tmp_path, runs):
     duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
     assert list(records["source_path"]) == ["a_simplified.txt"] and duplicates.empty
     assert latest_summary(out)["records_total"] == 1
+
+
+def test_without_dedup_each_input_keeps_its_records_first_run_through_a_full_rerun(tmp_path):
+    """Without dedup two inputs may hold records with one id: each keeps the run that first saw it."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    shutil.copy(RAW / "000_d4cb2d620e5ba3d0.txt", inputs / "a.txt")
+    run_cli("run", inputs, "--out", out, "--workers", "1", "--no-dedup")
+    first_run = latest_summary(out)["run_id"]
+    shutil.copy(RAW / "000_d4cb2d620e5ba3d0.txt", inputs / "b.txt")
+    run_cli("run", inputs, "--out", out, "--workers", "1", "--no-dedup")
+    second_run = latest_summary(out)["run_id"]
+    run_cli("run", inputs, "--out", out, "--workers", "1", "--no-dedup", "--full")
+    records = read_records(out).set_index("source_path")
+    assert records.loc["a.txt", "record_id"] == records.loc["b.txt", "record_id"]
+    assert dict(records["first_seen_run"]) == {"a.txt": first_run, "b.txt": second_run}

@@ -30,6 +30,7 @@ from pipeline.dedup.store import Canonical, StateStore
 # Beyond this many members a bucket is checked against its first members only: a bucket that large
 # is a pile of near-identical pages, and each member needs one match to join the cluster.
 BUCKET_ALL_PAIRS_MAX = 64
+ROWS_PER_PRIOR_LOOKUP = 10_000  # new rows matched against the store at once (their candidate pairs: tens per row)
 PAIRS_PER_CHECK = 50_000  # candidate pairs verified at once: two gathers of 64 values each, 13 MB apiece
 
 
@@ -340,18 +341,21 @@ def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStor
         hit = exact.get(signed.exact_hex(i))
         if hit is not None:
             matches[i] = {hit.id: hit}
-    rows, candidates = _sharing(signed.bands, *store.band_rows(np.unique(signed.bands)))
-    known, signatures = store.signatures(np.unique(candidates))
-    passed = np.zeros(len(rows), bool)
-    for start in range(0, len(rows), PAIRS_PER_CHECK):
-        part = slice(start, start + PAIRS_PER_CHECK)
-        at = np.minimum(np.searchsorted(known, candidates[part]), max(len(known) - 1, 0))
-        same = np.count_nonzero(signed.matrix[rows[part]] == signatures[at], axis=1)
-        passed[part] = (known[at] == candidates[part]) & (same / signed.matrix.shape[1] >= settings.threshold)
-    rows, candidates = rows[passed].tolist(), candidates[passed].tolist()
-    found = store.canonicals(sorted(set(candidates)))
-    for i, cid in zip(rows, candidates):
-        matches.setdefault(i, {}).setdefault(cid, found[cid])
+    for first in range(0, len(signed), ROWS_PER_PRIOR_LOOKUP):  # a block at a time: pairs grow with the store
+        bands = signed.bands[first:first + ROWS_PER_PRIOR_LOOKUP]
+        rows, candidates = _sharing(bands, *store.band_rows(np.unique(bands)))
+        rows += first
+        known, signatures = store.signatures(np.unique(candidates))
+        passed = np.zeros(len(rows), bool)
+        for start in range(0, len(rows), PAIRS_PER_CHECK):
+            part = slice(start, start + PAIRS_PER_CHECK)
+            at = np.minimum(np.searchsorted(known, candidates[part]), max(len(known) - 1, 0))
+            same = np.count_nonzero(signed.matrix[rows[part]] == signatures[at], axis=1)
+            passed[part] = (known[at] == candidates[part]) & (same / signed.matrix.shape[1] >= settings.threshold)
+        rows, candidates = rows[passed].tolist(), candidates[passed].tolist()
+        found = store.canonicals(sorted(set(candidates)))
+        for i, cid in zip(rows, candidates):
+            matches.setdefault(i, {}).setdefault(cid, found[cid])
     return {i: list(canonicals.values()) for i, canonicals in matches.items()}
 
 

@@ -75,7 +75,10 @@ def generate(corpus: Path, spec: CorpusSpec, start: int = 0, workers: int = 1) -
               for lo in range(start, spec.docs, GENERATE_CHUNK)]
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         parts = list(pool.map(_generate_chunk, chunks))
-    return pa.concat_tables(parts).combine_chunks() if parts else write_corpus(corpus, spec, start=spec.docs)
+    if not parts:
+        return pa.table({"path": pa.array([], pa.string()), "source": pa.array([], pa.int64()),
+                         "bytes": pa.array([], pa.int64())})
+    return pa.concat_tables(parts).combine_chunks()
 
 
 def _generate_chunk(args) -> pa.Table:

@@ -57,6 +57,9 @@ class LocalExecutor:
         gc.freeze()
         try:
             pool.submit(int).result()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
         finally:
             gc.unfreeze()
         return pool

@@ -37,6 +37,10 @@ class CorpusSpec:
     length: float = 1.0  # paragraphs per article, scaled: 1 gives dumps of about 3 KB, 2.5 about the real samples
 
 
+# what write_corpus tells of each document written: its path, the unique article it carries, its size
+WRITTEN_SCHEMA = pa.schema([("path", pa.string()), ("source", pa.int64()), ("bytes", pa.int64())])
+
+
 @dataclass(frozen=True)
 class BenchDoc:
     index: int
@@ -130,5 +134,4 @@ def write_corpus(out_dir: Path, spec: CorpusSpec, start: int = 0) -> pa.Table:
         paths.append(doc.rel_path)
         sources.append(doc.source_index)
         sizes.append(len(doc.data))
-    return pa.table({"path": pa.array(paths, pa.string()), "source": pa.array(sources, pa.int64()),
-                     "bytes": pa.array(sizes, pa.int64())})
+    return pa.table({"path": paths, "source": sources, "bytes": sizes}, schema=WRITTEN_SCHEMA)

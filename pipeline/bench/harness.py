@@ -20,7 +20,7 @@ import numpy as np
 import psutil
 import pyarrow as pa
 
-from pipeline.bench.corpus import CorpusSpec, write_corpus
+from pipeline.bench.corpus import WRITTEN_SCHEMA, CorpusSpec, write_corpus
 from pipeline.bench.spun import pairwise_scores
 from pipeline.config import Config
 from pipeline.run import Run, RunSummary
@@ -75,10 +75,7 @@ def generate(corpus: Path, spec: CorpusSpec, start: int = 0, workers: int = 1) -
               for lo in range(start, spec.docs, GENERATE_CHUNK)]
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         parts = list(pool.map(_generate_chunk, chunks))
-    if not parts:
-        return pa.table({"path": pa.array([], pa.string()), "source": pa.array([], pa.int64()),
-                         "bytes": pa.array([], pa.int64())})
-    return pa.concat_tables(parts).combine_chunks()
+    return pa.concat_tables(parts).combine_chunks() if parts else WRITTEN_SCHEMA.empty_table()
 
 
 def _generate_chunk(args) -> pa.Table:

@@ -350,8 +350,8 @@ class Run:
             indexed = indexer.submit(store.add_bands, ids, new_bands)
             del new_bands
             if rewrite or not all(path.exists() for path in self._cumulative_records()):
-                self._write_records(records_spool, signed.record_ids, reprocessed, copies,
-                                    _duplicate_sources(all_duplicates), regrouped, first_seen, summary, run_id)
+                self._write_records(records_spool, reprocessed, copies, _duplicate_sources(all_duplicates), regrouped,
+                                    first_seen, summary, run_id)
             else:  # nothing was read: the records stand as they are, and rewriting them is most of a quiet night
                 write_csv(self.out_dir / "runs" / run_id / "records.csv", [], RECORD_SCHEMA)
                 summary.records_total = pq.ParquetFile(self.out_dir / "records.parquet").metadata.num_rows
@@ -414,27 +414,18 @@ class Run:
                     first_seen[record_id, path] = run
         return first_seen
 
-    def _write_records(self, records_spool: Path, new_ids: list[str], reprocessed: set[str], copies: set,
-                       sources: dict[str, list[str]], regrouped: set[str], first_seen: dict[tuple[str, str], str],
-                       summary: RunSummary, run_id: str) -> None:
-        """Cumulative records = earlier records (minus reprocessed inputs) + this run's canonical records
-        (spooled; new_ids: the record ids of this run's articles, copies too, with dedup).
+    def _write_records(self, records_spool: Path, reprocessed: set[str], copies: set, sources: dict[str, list[str]],
+                       regrouped: set[str], first_seen: dict[tuple[str, str], str], summary: RunSummary,
+                       run_id: str) -> None:
+        """Cumulative records = earlier records (minus reprocessed inputs) + this run's records that are no
+        copies (spooled).
 
         An earlier record's duplicate_sources and dup_count are looked up again only if it is one of the
         regrouped canonicals (copies were folded into it or taken away this run); a record that comes out
-        again keeps its first_seen run.
-
-        With dedup, a record id (a hash of the folded answer) is written once: the fold leaves two records
-        with one id only where the answers differ in script (traditional or simplified), which the id folds
-        and the signature does not. The earlier records are unique among themselves (they were written
-        here), so they pass as Arrow columns, without a Python object per row; only the new ids are held
-        in a set. Without dedup every input keeps its records, even where answers repeat.
+        again keeps its first_seen run. With dedup a record id is written once: the fold takes rows with
+        one id for exact copies. Without dedup every input keeps its records, even where answers repeat.
         """
-        unique = self.config.dedup_enabled
-        earlier_records = self.out_dir / "records.parquet"
         regrouped_ids = pa.array(sorted(regrouped), pa.string())
-        new_ids = pa.array(sorted(set(new_ids)) if unique and earlier_records.exists() else [], pa.string())
-        taken: set[str] = set()  # the ids of the earlier records that new records repeat, then of the new ones written
         written = 0
 
         def with_copies(table: pa.Table, rows: np.ndarray) -> pa.Table:
@@ -464,26 +455,19 @@ class Run:
             cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), writer(CsvSink(csv, RECORD_SCHEMA)),
                           *(writer(JsonlSink(path)) for path in jsonl)]
             this_run = writer(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
-            for table in read_parquet_batches(earlier_records, WRITE_BATCH_ROWS):
+            for table in read_parquet_batches(self.out_dir / "records.parquet", WRITE_BATCH_ROWS):
                 if reprocessed:
                     keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
                     if not all(keep):  # mostly all are kept: filtering would copy every answer for nothing
                         table = table.filter(pa.array(keep, pa.bool_()))
-                if not table.num_rows:  # each lookup below hashes its value set afresh
+                if not table.num_rows:  # the lookup below hashes its value set afresh
                     continue
-                ids = table.column("record_id")
-                if len(new_ids):
-                    taken.update(ids.filter(pc.is_in(ids, value_set=new_ids)).to_pylist())
                 written += table.num_rows
-                write(cumulative, with_copies(table, pc.indices_nonzero(pc.is_in(ids, value_set=regrouped_ids)).to_numpy()))
+                regrouped_rows = pc.indices_nonzero(pc.is_in(table.column("record_id"), value_set=regrouped_ids))
+                write(cumulative, with_copies(table, regrouped_rows.to_numpy()))
             for table in read_spool_batches(records_spool, WRITE_BATCH_ROWS):
-                keep = []
-                for key, record_id in zip(zip(table.column("source_path").to_pylist(), table.column("part").to_pylist()),
-                                          table.column("record_id").to_pylist()):
-                    wanted = key not in copies and record_id not in taken
-                    if wanted and unique:
-                        taken.add(record_id)
-                    keep.append(wanted)
+                keep = [key not in copies for key in zip(table.column("source_path").to_pylist(),
+                                                         table.column("part").to_pylist())]
                 if not all(keep):
                     table = table.filter(pa.array(keep, pa.bool_()))
                 table = with_copies(table, np.arange(table.num_rows))

@@ -187,10 +187,10 @@ def _in_traditional_script(text: str) -> str:
 
 
 @pytest.mark.parametrize("runs", [1, 2])
-def test_an_answer_repeated_in_the_other_script_is_written_once(tmp_path, runs):
+def test_an_answer_repeated_in_the_other_script_is_an_exact_copy(tmp_path, runs):
     """The record id folds traditional to simplified, the dedup signature (by default) does not: the
-    traditional re-post of a dump is no copy, yet its record is the record already written, in the same
-    run or a later one."""
+    traditional re-post of a dump has the record id of the first post, so it folds into that record as an
+    exact copy, in the same run or a later one, and is listed with the duplicates."""
     inputs, out = tmp_path / "in", tmp_path / "out"
     inputs.mkdir()
     simplified = (RAW / "000_d4cb2d620e5ba3d0.txt").read_text(encoding="utf-8")
@@ -201,8 +201,11 @@ def test_an_answer_repeated_in_the_other_script_is_written_once(tmp_path, runs):
     run_cli("run", inputs, "--out", out, "--workers", "1")
     records = read_records(out)
     duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
-    assert list(records["source_path"]) == ["a_simplified.txt"] and duplicates.empty
-    assert latest_summary(out)["records_total"] == 1
+    assert list(records["source_path"]) == ["a_simplified.txt"] and latest_summary(out)["records_total"] == 1
+    assert list(records["duplicate_sources"]) == ["b_traditional.txt"] and list(records["dup_count"]) == ["1"]
+    copy = duplicates.set_index("source_path").loc["b_traditional.txt"]
+    assert (copy["record_id"], copy["canonical_record_id"]) == (records.loc[0, "record_id"],) * 2
+    assert (copy["canonical_source_path"], copy["similarity"]) == ("a_simplified.txt", 1.0)
 
 
 def test_without_dedup_each_input_keeps_its_records_first_run_through_a_full_rerun(tmp_path):

@@ -282,9 +282,13 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
     order = _path_order(signed) if n else np.zeros(0, np.int64)
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
-    # Exact copies join their first occurrence (in rank order); only that one goes to LSH.
+    # Exact copies join their first occurrence (in rank order); only that one goes to LSH. Rows with one
+    # record id are exact copies too: the id folds traditional to simplified, the signature need not.
     _, first, inverse = np.unique(signed.exact[order], return_index=True, return_inverse=True)
     components = _Components(first[inverse.reshape(-1)])
+    same_id = _first_with_same_id(signed, order)
+    repeated = np.flatnonzero(same_id != np.arange(n))
+    components.join(repeated, same_id[repeated])
     representatives = np.sort(order[first])
     matrix = signed.matrix
     threshold = settings.threshold * matrix.shape[1] if n else 0
@@ -318,9 +322,17 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
                 continue
             result.canonical_record_id[i] = signed.record_ids[head]
             result.canonical_source_path[i] = signed.source_paths[head]
-            result.similarity[i] = 1.0 if signed.exact[i] == signed.exact[head] else _similarity(matrix[i], matrix[head])
+            exact = signed.exact[i] == signed.exact[head] or signed.record_ids[i] == signed.record_ids[head]
+            result.similarity[i] = 1.0 if exact else _similarity(matrix[i], matrix[head])
     result.new_canonicals.sort(key=lambda i: rank[i])
     return result
+
+
+def _first_with_same_id(signed: Signatures, order: np.ndarray) -> np.ndarray:
+    """Per rank, the first rank whose row has the same record id."""
+    codes = pa.array(signed.record_ids, pa.string()).take(order).dictionary_encode().indices.to_numpy()
+    _, first = np.unique(codes, return_index=True)
+    return first[codes]
 
 
 def _similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -337,10 +349,11 @@ def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStor
         return {}
     matches: dict[int, dict[int, Canonical]] = {}
     exact = store.by_exact_key(sorted({signed.exact_hex(i) for i in range(len(signed))}))
+    same_id = store.by_record_id(sorted(set(signed.record_ids)))
     for i in range(len(signed)):
-        hit = exact.get(signed.exact_hex(i))
-        if hit is not None:
-            matches[i] = {hit.id: hit}
+        for hit in (exact.get(signed.exact_hex(i)), same_id.get(signed.record_ids[i])):
+            if hit is not None:
+                matches.setdefault(i, {})[hit.id] = hit
     for first in range(0, len(signed), ROWS_PER_PRIOR_LOOKUP):  # a block at a time: pairs grow with the store
         bands = signed.bands[first:first + ROWS_PER_PRIOR_LOOKUP]
         rows, candidates = _sharing(bands, *store.band_rows(np.unique(bands)))

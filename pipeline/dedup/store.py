@@ -45,8 +45,8 @@ CREATE TABLE IF NOT EXISTS copies (source_path TEXT NOT NULL, canonical_source_p
 
 
 BAND_ROWS_PER_INSERT = 250_000
-# Numbers go to SQLite as a JSON array, unpacked by SQLite in C: a statement per 500 bound values cost
-# more than the lookups themselves.
+# Values looked up go to SQLite as a JSON array, unpacked by SQLite in C: a statement per 500 bound values
+# cost more than the lookups themselves.
 KEYS_PER_LOOKUP = 250_000
 _HIGH_HALF = np.int64(-(1 << 32))
 
@@ -124,16 +124,23 @@ class StateStore:
             )
 
     def by_exact_key(self, keys: list[str]) -> dict[str, Canonical]:
+        return self._canonicals_by("exact_key", keys)
+
+    def by_record_id(self, record_ids: list[str]) -> dict[str, Canonical]:
+        return self._canonicals_by("record_id", record_ids)
+
+    def _canonicals_by(self, column: str, values: list[str]) -> dict[str, Canonical]:
+        """The canonicals holding one of values in column (one per value: the first found)."""
         found: dict[str, Canonical] = {}
-        for chunk in _chunks(keys):
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT *, exact_key FROM canonical WHERE exact_key IN ({marks})", chunk):
-                found.setdefault(row[-1], _canonical(row))
+        for row in self._rows_for(f"SELECT *, {column} FROM canonical WHERE {column} IN (SELECT value FROM json_each(?))",
+                                  values):
+            found.setdefault(row[-1], _canonical(row))
         return found
 
     def band_rows(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The band rows holding one of keys, as arrays of key and canonical id, in key order."""
-        found = self._rows_for("SELECT key, canonical FROM band WHERE key IN (SELECT value FROM json_each(?))", keys)
+        found = self._rows_for("SELECT key, canonical FROM band WHERE key IN (SELECT value FROM json_each(?))",
+                               keys.tolist())
         table = np.array(found, np.int64).reshape(-1, 2)
         table = table[np.argsort(table[:, 0], kind="stable")]
         return table[:, 0], table[:, 1]
@@ -141,15 +148,15 @@ class StateStore:
     def signatures(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The signatures of the canonicals ids: (ids found, ascending; a signature per row)."""
         found = sorted(self._rows_for("SELECT id, signature FROM canonical WHERE id IN (SELECT value FROM json_each(?))",
-                                      ids))
+                                      ids.tolist()))
         signatures = np.frombuffer(b"".join(signature for _, signature in found), "<u4")
         return np.array([cid for cid, _ in found], np.int64), signatures.reshape(len(found), -1 if found else 0)
 
-    def _rows_for(self, query: str, numbers: np.ndarray) -> list[tuple]:
-        """The rows of a query whose one parameter is a JSON array of numbers, for all the numbers."""
+    def _rows_for(self, query: str, values: list) -> list[tuple]:
+        """The rows of a query whose one parameter is a JSON array of values, for all the values."""
         rows: list[tuple] = []
-        for start in range(0, len(numbers), KEYS_PER_LOOKUP):
-            rows.extend(self.db.execute(query, (json.dumps(numbers[start:start + KEYS_PER_LOOKUP].tolist()),)))
+        for start in range(0, len(values), KEYS_PER_LOOKUP):
+            rows.extend(self.db.execute(query, (json.dumps(values[start:start + KEYS_PER_LOOKUP]),)))
         return rows
 
     def canonicals(self, ids: list[int]) -> dict[int, Canonical]:

@@ -87,7 +87,8 @@ def test_signatures_and_band_keys_are_pinned():
 def test_fold_joins_exactly_the_verified_candidate_pairs():
     """The fold's array version against the plain one: a bucket's first BUCKET_ALL_PAIRS_MAX members (in path
     order) paired with every later member, a pair joined when enough MinHash values agree, exact copies
-    joined first. Piles of copies make buckets beyond that limit."""
+    joined first; then each cluster folds around its most complete member the members that agree with it,
+    and the others around a canonical of their own. Piles of copies make buckets beyond that limit."""
     import numpy as np
 
     from pipeline.dedup.fold import BUCKET_ALL_PAIRS_MAX, Signatures, band_keys, band_layout, fold
@@ -135,9 +136,18 @@ def test_fold_joins_exactly_the_verified_candidate_pairs():
                 for b in members[position + 1:]:
                     if np.count_nonzero(matrix[a] == matrix[b]) >= settings.threshold * settings.num_perm:
                         join(a, b)
-    expected = {}
+    clusters = {}
     for row in range(n):
-        expected.setdefault(root(row), set()).add(row)
+        clusters.setdefault(root(row), []).append(row)
+    expected = {}
+    for members in clusters.values():
+        while members:
+            head = min(members, key=lambda row: (-signed.char_counts[row], paths[row]))
+            agree = [row for row in members
+                     if np.count_nonzero(matrix[row] == matrix[head]) >= settings.threshold * settings.num_perm]
+            expected[head] = set(agree)
+            members = [row for row in members if row not in expected[head]]
+    assert len(expected) > len(clusters)  # some chains are cut
 
     folded = fold(signed, settings, None)
     found = {}

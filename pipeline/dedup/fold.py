@@ -308,24 +308,40 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
     result = FoldResult([None] * n, [None] * n, np.ones(n), [])
     prior = _prior_matches(signed, settings, store) if store is not None and n else {}
     for members in _clusters(components, order):
-        earlier = _best_prior([prior.get(i, []) for i in members])
-        if earlier is not None:
-            for i in members:
-                result.canonical_record_id[i] = earlier.record_id
-                result.canonical_source_path[i] = earlier.source_path
-                result.similarity[i] = 1.0 if signed.record_ids[i] == earlier.record_id else _similarity(matrix[i], earlier.signature)
-            continue
-        head = min(members, key=lambda i: (-signed.char_counts[i], signed.source_paths[i], signed.parts[i]))
-        result.new_canonicals.append(head)
-        for i in members:
-            if i == head:
-                continue
-            result.canonical_record_id[i] = signed.record_ids[head]
-            result.canonical_source_path[i] = signed.source_paths[head]
-            exact = signed.exact[i] == signed.exact[head] or signed.record_ids[i] == signed.record_ids[head]
-            result.similarity[i] = 1.0 if exact else _similarity(matrix[i], matrix[head])
+        while members:
+            members = _fold_around_canonical(members, prior, signed, threshold, result)
     result.new_canonicals.sort(key=lambda i: rank[i])
     return result
+
+
+def _fold_around_canonical(members: list[int], prior: dict[int, list[Canonical]], signed: Signatures,
+                           threshold: float, result: FoldResult) -> list[int]:
+    """Folds the members of a cluster that verifiably copy its canonical into it: the earlier run's canonical
+    one of them matches, else the most complete member. Returns the members that do not: candidates
+    chained A~B~C need not make C a copy of A (at a million records, chance pairs joined whole clusters),
+    and those fold around a canonical of their own."""
+    earlier = _best_prior([prior.get(i, []) for i in members]) if prior else None
+    if earlier is None:
+        head = min(members, key=lambda i: (-signed.char_counts[i], signed.source_paths[i], signed.parts[i]))
+        result.new_canonicals.append(head)
+        if len(members) == 1:
+            return []
+        record_id, source_path, signature = signed.record_ids[head], signed.source_paths[head], signed.matrix[head]
+    else:
+        head = None
+        record_id, source_path, signature = earlier.record_id, earlier.source_path, earlier.signature
+    same = np.count_nonzero(signed.matrix[members] == signature, axis=1)
+    same_id = np.array([signed.record_ids[i] == record_id for i in members])
+    copies = same_id | (same >= threshold)
+    for i, values, exact in zip(members, same.tolist(), same_id.tolist()):
+        if i != head and (exact or values >= threshold):
+            result.canonical_record_id[i] = record_id
+            result.canonical_source_path[i] = source_path
+            result.similarity[i] = 1.0 if exact else values / len(signature)
+    if not copies.any():  # a prior match is verified against the same threshold: never, but it must end
+        prior = {i: [] for i in members}
+        return _fold_around_canonical(members, prior, signed, threshold, result)
+    return [i for i, copy in zip(members, copies.tolist()) if not copy]
 
 
 def _first_with_same_id(signed: Signatures, order: np.ndarray) -> np.ndarray:
@@ -333,10 +349,6 @@ def _first_with_same_id(signed: Signatures, order: np.ndarray) -> np.ndarray:
     codes = pa.array(signed.record_ids, pa.string()).take(order).dictionary_encode().indices.to_numpy()
     _, first = np.unique(codes, return_index=True)
     return first[codes]
-
-
-def _similarity(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a == b)) / len(a)
 
 
 def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStore) -> dict[int, list[Canonical]]:

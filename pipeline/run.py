@@ -173,7 +173,7 @@ class Run:
                         store.forget_sources(sorted(reprocessed), lambda signature: band_keys(signature, bands, rows))
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
-                    folded = FoldResult([None] * len(signed), [None] * len(signed), np.ones(len(signed)), [])
+                    folded = FoldResult.all_canonical(len(signed))
                 # A killed run taken over may have replaced some of the cumulative files and not the others.
                 rewrite = bool(todo) or takes_over
                 self._finish(signed, folded, records_spool, reprocessed, batches, executor, context, fingerprints,
@@ -501,10 +501,9 @@ def _with_rows(table: pa.Table, name: str, rows: np.ndarray, values: pa.Array) -
 
 def _duplicates_table(signed: Signatures, folded: FoldResult, run_id: str) -> pa.Table:
     """This run's copies: every row folded into another record (columns, not a dict per copy)."""
-    rows = [i for i, (canonical_id, canonical_path) in
-            enumerate(zip(folded.canonical_record_id, folded.canonical_source_path))
-            if canonical_id is not None
-            and (canonical_id != signed.record_ids[i] or canonical_path != signed.source_paths[i])]
+    rows = [i for i, canonical in enumerate(zip(folded.canonical_record_id, folded.canonical_source_path,
+                                                folded.canonical_part))
+            if canonical[0] is not None and canonical != (signed.record_ids[i], signed.source_paths[i], int(signed.parts[i]))]
     return pa.table({
         "source_path": pa.array([signed.source_paths[i] for i in rows], pa.string()),
         "part": pa.array(signed.parts[rows].astype(np.int64)),

@@ -155,3 +155,36 @@ def test_fold_joins_exactly_the_verified_candidate_pairs():
         found.setdefault(folded.canonical_record_id[row] or signed.record_ids[row], set()).add(row)
     assert max(map(len, expected.values())) > BUCKET_ALL_PAIRS_MAX
     assert sorted(map(sorted, found.values())) == sorted(map(sorted, expected.values()))
+
+
+def test_each_copy_folds_only_into_a_canonical_it_copies_also_against_an_earlier_run(tmp_path):
+    """An earlier run's canonical E; a new row A copies E; B copies A but not E; C has E's record id (the
+    same answer in the other script) and another signature. A and C fold into E, B around a canonical of
+    its own, although the candidate pairs chain all of them."""
+    import numpy as np
+
+    from pipeline.dedup.fold import Signatures, band_keys, band_layout, fold, min_equal_values
+    from pipeline.dedup.store import StateStore
+
+    settings = DedupSettings()
+    bands, rows = band_layout(settings)
+    rng = np.random.default_rng(3)
+    e = rng.integers(0, 2**32, settings.num_perm, dtype=np.uint32)
+    a, b, c = e.copy(), e.copy(), rng.integers(0, 2**32, settings.num_perm, dtype=np.uint32)
+    a[40:] = rng.integers(0, 2**32, 24, dtype=np.uint32)  # A agrees with E on 40 values
+    b[40:], b[10:40] = a[40:], rng.integers(0, 2**32, 30, dtype=np.uint32)  # B: 34 with A, 10 with E
+    need = min_equal_values(settings, settings.num_perm)
+    assert np.count_nonzero(b == e) < need <= min(np.count_nonzero(a == e), np.count_nonzero(b == a))
+
+    store = StateStore(tmp_path / "state.sqlite")
+    ids = store.add_canonicals([("e-id", "old.txt", 0, "run-1", 500, "00000000000000ee", e)])
+    store.add_bands(ids, np.array([band_keys(e, bands, rows)], np.int32))
+    matrix = np.array([a, b, c])
+    signed = Signatures(["a-id", "b-id", "e-id"], ["a.txt", "b.txt", "c.txt"], np.zeros(3, np.int32),
+                        np.array([400, 900, 300]), np.array([1, 2, 3], np.uint64), matrix,
+                        np.array([band_keys(s, bands, rows) for s in matrix], np.int32))
+
+    folded = fold(signed, settings, store)
+    assert folded.canonical_record_id == ["e-id", None, "e-id"]
+    assert folded.new_canonicals == [1]
+    assert folded.similarity.tolist() == [40 / 64, 1.0, 1.0]

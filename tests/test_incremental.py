@@ -208,6 +208,21 @@ def test_an_answer_repeated_in_the_other_script_is_an_exact_copy(tmp_path, runs)
     assert (copy["canonical_source_path"], copy["similarity"]) == ("a_simplified.txt", 1.0)
 
 
+def test_a_page_holding_one_article_twice_has_one_record_and_lists_the_other_part_as_its_copy(tmp_path):
+    """Two parts of one page with one answer: one record id, one source path, so the copy is told from its
+    canonical by the part."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    article = (RAW / "000_d4cb2d620e5ba3d0.txt").read_text(encoding="utf-8")
+    (inputs / "synthetic_two_copies.txt").write_text(f"{article}\n\n--------------------\n\n{article}", encoding="utf-8")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    records = read_records(out)
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert list(zip(records["source_path"], records["part"])) == [("synthetic_two_copies.txt", "0")]
+    assert list(zip(duplicates["source_path"], duplicates["part"], duplicates["canonical_record_id"])) == [
+        ("synthetic_two_copies.txt", 1, records.loc[0, "record_id"])]
+
+
 def test_without_dedup_each_input_keeps_its_records_first_run_through_a_full_rerun(tmp_path):
     """Without dedup two inputs may hold records with one id: each keeps the run that first saw it."""
     inputs, out = tmp_path / "in", tmp_path / "out"

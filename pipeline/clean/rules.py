@@ -95,8 +95,8 @@ class RuleSet:
 @lru_cache(maxsize=16)
 def _line_matcher(rules: tuple[Rule, ...]) -> "LineMatcher":
     """One matcher per process and set of rules: a worker gets a new copy of the rule set with every
-    batch, and building a matcher anew each time (and forgetting its remembered lines) cost a third
-    of a small batch."""
+    pass of a run, and building a matcher anew each time (and forgetting its remembered lines) cost a
+    third of a small batch."""
     return LineMatcher(rules)
 
 

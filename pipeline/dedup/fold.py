@@ -1,4 +1,5 @@
-"""Fold near-duplicate records: candidates from LSH bands, verified, clustered by union-find.
+"""Fold near-duplicate records: candidates from LSH bands, verified, clustered by union-find, and each
+cluster's members folded into a canonical that they verifiably copy.
 
 Signatures travel as columns (`Signatures`: one row per record, numpy arrays), so a million records
 cost a few hundred megabytes, not a million Python objects. Candidate buckets come from grouping
@@ -124,8 +125,13 @@ class FoldResult:
 
     canonical_record_id: list[str | None]
     canonical_source_path: list[str | None]
+    canonical_part: list[int | None]
     similarity: np.ndarray
     new_canonicals: list[int]
+
+    @staticmethod
+    def all_canonical(n: int) -> "FoldResult":
+        return FoldResult([None] * n, [None] * n, [None] * n, np.ones(n), [])
 
 
 @lru_cache(maxsize=8)
@@ -289,9 +295,11 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
     same_id = _first_with_same_id(signed, order)
     repeated = np.flatnonzero(same_id != np.arange(n))
     components.join(repeated, same_id[repeated])
+    id_codes = np.empty(n, np.int64)
+    id_codes[order] = same_id  # per row: one number per record id
     representatives = np.sort(order[first])
     matrix = signed.matrix
-    threshold = settings.threshold * matrix.shape[1] if n else 0
+    threshold = min_equal_values(settings, matrix.shape[1]) if n else 0
 
     for members, sizes in group(signed.bands[representatives], representatives):
         # each bucket's members in rank order
@@ -305,43 +313,56 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
                 verified = np.count_nonzero(matrix[order[part_a]] == matrix[order[part_b]], axis=1) >= threshold
                 components.join(part_a[verified], part_b[verified])
 
-    result = FoldResult([None] * n, [None] * n, np.ones(n), [])
+    result = FoldResult.all_canonical(n)
     prior = _prior_matches(signed, settings, store) if store is not None and n else {}
     for members in _clusters(components, order):
-        while members:
-            members = _fold_around_canonical(members, prior, signed, threshold, result)
+        if len(members) == 1 and members[0] not in prior:
+            result.new_canonicals.append(members[0])
+        else:
+            _fold_cluster(members, prior, signed, threshold, id_codes, result)
     result.new_canonicals.sort(key=lambda i: rank[i])
     return result
 
 
-def _fold_around_canonical(members: list[int], prior: dict[int, list[Canonical]], signed: Signatures,
-                           threshold: float, result: FoldResult) -> list[int]:
-    """Folds the members of a cluster that verifiably copy its canonical into it: the earlier run's canonical
-    one of them matches, else the most complete member. Returns the members that do not: candidates
-    chained A~B~C need not make C a copy of A (at a million records, chance pairs joined whole clusters),
-    and those fold around a canonical of their own."""
-    earlier = _best_prior([prior.get(i, []) for i in members]) if prior else None
-    if earlier is None:
-        head = min(members, key=lambda i: (-signed.char_counts[i], signed.source_paths[i], signed.parts[i]))
-        result.new_canonicals.append(head)
-        if len(members) == 1:
-            return []
-        record_id, source_path, signature = signed.record_ids[head], signed.source_paths[head], signed.matrix[head]
-    else:
-        head = None
-        record_id, source_path, signature = earlier.record_id, earlier.source_path, earlier.signature
-    same = np.count_nonzero(signed.matrix[members] == signature, axis=1)
-    same_id = np.array([signed.record_ids[i] == record_id for i in members])
-    copies = same_id | (same >= threshold)
-    for i, values, exact in zip(members, same.tolist(), same_id.tolist()):
-        if i != head and (exact or values >= threshold):
-            result.canonical_record_id[i] = record_id
-            result.canonical_source_path[i] = source_path
-            result.similarity[i] = 1.0 if exact else values / len(signature)
-    if not copies.any():  # a prior match is verified against the same threshold: never, but it must end
-        prior = {i: [] for i in members}
-        return _fold_around_canonical(members, prior, signed, threshold, result)
-    return [i for i, copy in zip(members, copies.tolist()) if not copy]
+def min_equal_values(settings: DedupSettings, width: int) -> int:
+    """The fewest equal MinHash values (of width) at which two signatures count as copies."""
+    return next(same for same in range(width + 1) if same / width >= settings.threshold)
+
+
+def _fold_cluster(members: list[int], prior: dict[int, list[Canonical]], signed: Signatures, threshold: int,
+                  id_codes: np.ndarray, result: FoldResult) -> None:
+    """Folds a cluster's members into canonicals, each member only into one it verifiably copies (at least
+    threshold equal values, or the same record id): candidates chained A~B~C need not make C a copy of A
+    (at a million records, chance pairs had joined whole clusters). Round by round, the canonical is the
+    earlier run's canonical that a member left matches, else the most complete member left."""
+    left = np.array(sorted(members, key=lambda i: (-signed.char_counts[i], signed.source_paths[i], signed.parts[i])))
+    matched = [i for i in members if i in prior]
+    while len(left):
+        earlier = _best_prior([prior[i] for i in matched]) if matched else None
+        if earlier is not None:
+            head = None
+            record_id, source_path, part, signature = earlier.record_id, earlier.source_path, earlier.part, earlier.signature
+            same_id = np.array([signed.record_ids[i] == record_id for i in left.tolist()], bool)
+        else:
+            head = int(left[0])
+            result.new_canonicals.append(head)
+            record_id, source_path, part = signed.record_ids[head], signed.source_paths[head], int(signed.parts[head])
+            signature = signed.matrix[head]
+            same_id = id_codes[left] == id_codes[head]
+        same = np.count_nonzero(signed.matrix[left] == signature, axis=1)
+        copies = same_id | (same >= threshold)
+        if not copies.any():  # never: a prior match passed the same check; but the loop must end
+            matched = []
+            continue
+        for i, values, exact in zip(left[copies].tolist(), same[copies].tolist(), same_id[copies].tolist()):
+            if i != head:
+                result.canonical_record_id[i], result.canonical_source_path[i] = record_id, source_path
+                result.canonical_part[i] = part
+                result.similarity[i] = 1.0 if exact else values / len(signature)
+        left = left[~copies]
+        if matched:
+            remaining = set(left.tolist())
+            matched = [i for i in matched if i in remaining]
 
 
 def _first_with_same_id(signed: Signatures, order: np.ndarray) -> np.ndarray:
@@ -360,12 +381,13 @@ def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStor
     if store.count() == 0:
         return {}
     matches: dict[int, dict[int, Canonical]] = {}
-    exact = store.by_exact_key(sorted({signed.exact_hex(i) for i in range(len(signed))}))
-    same_id = store.by_record_id(sorted(set(signed.record_ids)))
-    for i in range(len(signed)):
-        for hit in (exact.get(signed.exact_hex(i)), same_id.get(signed.record_ids[i])):
+    exact_keys = [signed.exact_hex(i) for i in range(len(signed))]
+    exact, same_id = store.by_exact_key(sorted(set(exact_keys))), store.by_record_id(sorted(set(signed.record_ids)))
+    for i, (key, record_id) in enumerate(zip(exact_keys, signed.record_ids)):
+        for hit in (exact.get(key), same_id.get(record_id)):
             if hit is not None:
                 matches.setdefault(i, {})[hit.id] = hit
+    threshold = min_equal_values(settings, signed.matrix.shape[1])
     for first in range(0, len(signed), ROWS_PER_PRIOR_LOOKUP):  # a block at a time: pairs grow with the store
         bands = signed.bands[first:first + ROWS_PER_PRIOR_LOOKUP]
         rows, candidates = _sharing(bands, *store.band_rows(np.unique(bands)))
@@ -376,7 +398,7 @@ def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStor
             part = slice(start, start + PAIRS_PER_CHECK)
             at = np.minimum(np.searchsorted(known, candidates[part]), max(len(known) - 1, 0))
             same = np.count_nonzero(signed.matrix[rows[part]] == signatures[at], axis=1)
-            passed[part] = (known[at] == candidates[part]) & (same / signed.matrix.shape[1] >= settings.threshold)
+            passed[part] = (known[at] == candidates[part]) & (same >= threshold)
         rows, candidates = rows[passed].tolist(), candidates[passed].tolist()
         found = store.canonicals(sorted(set(candidates)))
         for i, cid in zip(rows, candidates):

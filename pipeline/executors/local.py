@@ -28,7 +28,9 @@ def exit_with_parent(parent_pid: int) -> None:
 
 
 # In a pool worker: the shared arguments of the map whose tasks it last ran, as (map number, arguments).
+# Maps are numbered across the process, so no two executors' maps share a number.
 _unpacked_args: tuple[int, tuple] = (-1, ())
+_map_numbers = itertools.count()
 
 
 def call_with_shared(fn: Callable, batch, map_number: int, shared: bytes):
@@ -48,7 +50,6 @@ class LocalExecutor:
     def __init__(self, workers: int):
         self.workers = max(1, workers)
         self._pool: ProcessPoolExecutor | None = None
-        self._map_numbers = itertools.count()
 
     def map(self, fn: Callable, batches: Iterable, *args) -> Iterator:
         """fn(batch, *args) for every batch, results in batch order."""
@@ -59,7 +60,7 @@ class LocalExecutor:
         if self._pool is None:
             self._pool = self._start_pool()
         # pickled once here: a task carries them as bytes, which pickle again as a plain copy
-        map_number, shared = next(self._map_numbers), pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+        map_number, shared = next(_map_numbers), pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
         pending: deque = deque()
         for batch in batches:
             pending.append(self._pool.submit(call_with_shared, fn, batch, map_number, shared))

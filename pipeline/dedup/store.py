@@ -129,7 +129,7 @@ class StateStore:
     def by_record_id(self, record_ids: list[str]) -> dict[str, Canonical]:
         return self._canonicals_by("record_id", record_ids)
 
-    def _canonicals_by(self, column: str, values: list[str]) -> dict[str, Canonical]:
+    def _canonicals_by(self, column: str, values: list) -> dict:
         """The canonicals holding one of values in column (one per value: the first found)."""
         found: dict[str, Canonical] = {}
         for row in self._rows_for(f"SELECT *, {column} FROM canonical WHERE {column} IN (SELECT value FROM json_each(?))",
@@ -160,12 +160,7 @@ class StateStore:
         return rows
 
     def canonicals(self, ids: list[int]) -> dict[int, Canonical]:
-        found: dict[int, Canonical] = {}
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.execute(f"SELECT * FROM canonical WHERE id IN ({marks})", chunk):
-                found[row[0]] = _canonical(row)
-        return found
+        return self._canonicals_by("id", ids)
 
     def add_canonicals(self, rows: Iterable[tuple[str, str, int, str, int, str, np.ndarray]]) -> np.ndarray:
         """rows: (record_id, source_path, part, run_id, char_count, exact_key, signature); returns the id each

@@ -1,5 +1,6 @@
 """Record fields on the five samples, and the CSV/Parquet contracts."""
 
+import os
 import pickle
 from collections import Counter
 
@@ -12,6 +13,7 @@ from pipeline.model import Page
 from pipeline.records import extract
 from pipeline.records.build import RecordBuilder
 from pipeline.records.question import question_type, questions_from_title
+from pipeline.writers import tables
 from pipeline.writers.tables import write_csv
 from tests.conftest import DATA, RESIDUE, read_records
 
@@ -94,6 +96,21 @@ def test_formula_like_cells_are_neutralized(tmp_path):
     read = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", keep_default_na=False, dtype=str)
     assert list(read["text"]) == ["'" + c for c in cells[:5]] + cells[5:]
     assert read["tags"][0] == "'=HYPERLINK(\"x\");x" and read["tags"][6] == "a=b;x"
+
+
+def test_a_csv_handed_to_the_disk_while_written_is_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "SYNC_AHEAD_BYTES", 4096)  # a sync under way at almost every batch
+    synced, fdatasync = [], os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: synced.append(fdatasync(fd)))
+    schema = pa.schema([("n", pa.int64()), ("text", pa.string())])
+    batches = [[{"n": b * 100 + i, "text": f"第{b}批，第{i}行：" + "答" * (i % 40)} for i in range(100)] for b in range(60)]
+    with tables.CsvSink(tmp_path / "t.csv", schema) as sink:
+        for rows in batches:
+            sink.write(rows)
+        sink.sync()
+    read = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", keep_default_na=False)
+    assert read.to_dict("records") == [row for rows in batches for row in rows]
+    assert len(synced) >= 5
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,6 +20,7 @@ from pipeline.writers.atomic import atomic_path
 
 LIST_SEPARATOR = ";"
 REPETITION_SAMPLE_ROWS = 1000  # rows that decide which Parquet columns get a dictionary
+SYNC_AHEAD_BYTES = 32 * 1024 * 1024  # a large CSV goes to the disk in steps of this while it is written
 
 
 FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
@@ -74,6 +76,7 @@ class CsvSink:
         self._handle = open(self._atomic.__enter__(), "wb")
         self._handle.write(codecs.BOM_UTF8)
         self._writer = None
+        self._sync_ahead = _SyncAhead(self._handle)
 
     def write(self, rows: list[dict] | pa.Table) -> None:
         table = _csv_table(as_table(rows, self.schema), self.list_columns)
@@ -82,10 +85,12 @@ class CsvSink:
                                             write_options=pa_csv.WriteOptions(quoting_style="needed"))
         if table.num_rows:
             self._writer.write_table(table)
+            self._sync_ahead.written()
 
     def sync(self) -> None:
         """Flushes what is written to the disk now, so that closing (which syncs too) finds it done: a
         large CSV syncs in its own thread while other files are still being written."""
+        self._sync_ahead.finish()
         _sync(self._handle)
 
     def __enter__(self) -> "CsvSink":
@@ -96,8 +101,36 @@ class CsvSink:
             self.write([])
         if self._writer is not None:
             self._writer.close()
+        self._sync_ahead.finish()
         self._handle.close()
         self._atomic.__exit__(kind, value, traceback)
+
+
+class _SyncAhead:
+    """Hands a large file to the disk while it is still being written, every SYNC_AHEAD_BYTES, in a thread
+    of its own: synced only once written, a 180 MB CSV kept the run waiting 0.1-0.2 s at its end."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self._synced = 0
+        self._thread: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
+
+    def written(self) -> None:
+        position = self._handle.tell()
+        if position - self._synced < SYNC_AHEAD_BYTES or (self._pending is not None and not self._pending.done()):
+            return
+        self._handle.flush()
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1)
+        self._pending = self._thread.submit(os.fdatasync, self._handle.fileno())
+        self._synced = position
+
+    def finish(self) -> None:
+        """Waits for the sync under way; the caller syncs the rest."""
+        if self._thread is not None:
+            self._thread.shutdown()
+            self._thread = self._pending = None
 
 
 class ParquetSink:

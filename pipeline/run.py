@@ -198,7 +198,7 @@ class Run:
 
     def _select_inputs(self, store: StateStore, summary: RunSummary) -> tuple[list[str], InputFingerprints, set[str]]:
         """The inputs to process (relative paths), the fingerprints to remember of them, and the names of
-        those an earlier run already processed."""
+        those of them an earlier run already processed."""
         self._stage("select_inputs", summary)
         last_config = store.db.execute("SELECT config_hash FROM runs WHERE status = 'ok' ORDER BY run_id DESC LIMIT 1").fetchone()
         config_changed = last_config is None or last_config[0] != summary.config_hash
@@ -209,32 +209,35 @@ class Run:
             summary.errors.append({"source_path": name, "reason": reason})
             log.warning("%s: %s", name, reason)
 
-        for path, rel, reason, name, previous in store.with_known_inputs(discover(self.input_dir), source_name):
-            summary.inputs_seen += 1
-            if reason is not None:  # reported on every run, as long as it is there
-                refuse(name, reason)
-                continue
-            if previous is not None:
-                known.add(name)
-            if self.full or config_changed:
-                previous = None
-            try:
-                stat = os.stat(path)
-                if previous and previous[:2] == (stat.st_size, stat.st_mtime_ns):
-                    unchanged[name] = rel
+        fresh = self.full or config_changed
+        for found, names, known_fingerprints in store.known_inputs(discover(self.input_dir), source_name):
+            summary.inputs_seen += len(names)
+            for (path, rel, reason), name in zip(found, names):
+                if reason is not None:  # reported on every run, as long as it is there
+                    refuse(name, reason)
                     continue
-                # Only a known input with a new size or time is worth reading here: the workers hash the others.
-                digest = content_hash(path) if previous else None
-            except OSError as err:
-                refuse(name, unreadable(err))
-                continue
-            if previous and previous[2] == digest:
-                # Touched, not changed: its records and removed lines are still those of the run that read it.
-                fingerprints.touched[name] = (stat.st_size, stat.st_mtime_ns, digest, previous[3])
-                unchanged[name] = rel
-                continue
-            fingerprints.add(stat.st_size, stat.st_mtime_ns)
-            todo.append(rel)
+                previous = known_fingerprints.get(name)
+                try:
+                    stat = os.stat(path)
+                    fingerprint = (stat.st_size, stat.st_mtime_ns)
+                    if previous is not None and not fresh:
+                        if previous == fingerprint:
+                            unchanged[name] = rel
+                            continue
+                        # Only a known input with a new size or time is read here: the workers hash the others.
+                        digest, last_run = store.last_read(name)
+                        if content_hash(path) == digest:
+                            # Touched, not changed: its records and removed lines stay those of the run that read it.
+                            fingerprints.touched[name] = (*fingerprint, digest, last_run)
+                            unchanged[name] = rel
+                            continue
+                except OSError as err:
+                    refuse(name, unreadable(err))
+                    continue
+                if previous is not None:
+                    known.add(name)
+                fingerprints.add(*fingerprint)
+                todo.append(rel)
         # A copy folded into a changed input's record would point at a record that is gone: fold it again.
         for name in sorted(store.copies_of({source_name(rel) for rel in todo}) & unchanged.keys()):
             rel = unchanged.pop(name)
@@ -244,6 +247,7 @@ class Run:
             except OSError as err:
                 refuse(name, unreadable(err))
                 continue
+            known.add(name)
             fingerprints.add(stat.st_size, stat.st_mtime_ns)
             todo.append(rel)
         summary.inputs_unchanged = len(unchanged)

@@ -225,18 +225,19 @@ class StateStore:
                 f"SELECT source_path FROM copies WHERE canonical_source_path IN ({marks})", chunk))
         return found
 
-    def with_known_inputs(self, discovered: Iterable[tuple], name_of: Callable[[str], str]):
-        """Yields (*found, name, (size, mtime_ns, content_hash, run_id) or None) for each discovered input, found
-        (path, rel, …), looked up a chunk at a time: a crawl of millions of files is never held as one dict.
-        run_id is the run that last read the input."""
+    def known_inputs(self, discovered: Iterable[tuple], name_of: Callable[[str], str]):
+        """Yields (found, names, {name: (size, mtime_ns)}) for chunks of discovered inputs found (path, rel, …),
+        the store's fingerprints of those it knows: a crawl of millions of files is never held as one dict."""
         for chunk in _chunks(discovered):
             names = [name_of(found[1]) for found in chunk]
             marks = ",".join("?" * len(names))
-            known = {row[0]: row[1:] for row in self.db.execute(
-                f"SELECT source_path, size, mtime_ns, content_hash, run_id FROM inputs WHERE source_path IN ({marks})",
-                names)}
-            for found, name in zip(chunk, names):
-                yield *found, name, known.get(name)
+            yield chunk, names, {row[0]: row[1:] for row in self.db.execute(
+                f"SELECT source_path, size, mtime_ns FROM inputs WHERE source_path IN ({marks})", names)}
+
+    def last_read(self, name: str) -> tuple[str, str]:
+        """(content_hash, run_id) of the last read of an input the store knows: asked for the few inputs
+        whose size or time changed, not for every input."""
+        return self.db.execute("SELECT content_hash, run_id FROM inputs WHERE source_path = ?", (name,)).fetchone()
 
     def transaction(self):
         return _Transaction(self.db)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import operator
 import os
 import stat
 import zlib
@@ -30,6 +31,9 @@ _SNIFF_BYTES = 4096  # enough of a file to tell its format (a gzip member's firs
 HTML_SUFFIXES = {".html", ".htm", ".shtml", ".xhtml"}
 
 
+_name = operator.attrgetter("name")
+
+
 def discover(input_dir: Path) -> Iterator[tuple[str, str, str | None]]:
     """Yields (path, path relative to input_dir, refusal reason or None) of every file below input_dir:
     a folder's files in name order, then its folders; see refusal().
@@ -45,18 +49,19 @@ def discover(input_dir: Path) -> Iterator[tuple[str, str, str | None]]:
         folder, prefix = folders.pop()
         try:
             with os.scandir(folder) as scan:
-                entries = sorted((entry for entry in scan if not entry.name.startswith(".")), key=lambda e: e.name)
+                entries = [entry for entry in scan if not entry.name.startswith(".")]
         except OSError as err:
             yield str(folder), prefix.rstrip("/"), f"cannot read folder: {err.strerror or err}"
             continue
+        entries.sort(key=_name)
         below = []
         for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
+            if entry.is_file(follow_symlinks=False):  # first: most entries are
+                yield entry.path, prefix + entry.name, None
+            elif entry.is_dir(follow_symlinks=False):
                 below.append((folder / entry.name, f"{prefix}{entry.name}/"))
             elif entry.is_symlink() and entry.is_dir() and _inside(Path(entry.path), root):
                 continue  # walked where it is
-            elif entry.is_file(follow_symlinks=False):
-                yield entry.path, prefix + entry.name, None
             else:
                 yield entry.path, prefix + entry.name, refusal(Path(entry.path), root)
         folders.extend(reversed(below))
@@ -65,6 +70,8 @@ def discover(input_dir: Path) -> Iterator[tuple[str, str, str | None]]:
 def source_name(rel: str) -> str:
     """How outputs name an input: its relative path, with the bytes of a name that is not UTF-8 (a GBK
     name, say), which Python keeps as lone surrogates no file can hold, written as \\xNN."""
+    if rel.isascii():  # most names: nothing to look at
+        return rel
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 

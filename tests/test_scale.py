@@ -71,6 +71,7 @@ def test_bench_command_prints_stage_figures_and_the_baseline_ratio(tmp_path):
     precision, recall = map(float, re.search(r"precision (\d\.\d+), recall (\d\.\d+)", out).groups())
     assert precision >= 0.95 and recall >= 0.9
     assert re.search(r"incremental run adding 3 new docs", out)
+    assert re.search(r"^  stages: select_inputs [\d.]+ s, .*, write [\d.]+ s$", out, re.M)
     assert re.search(r"pipeline / baseline: [\d.]+x", out)
     assert len(list((tmp_path / "corpus").rglob("*.html"))) > 10
     assert re.search(r"document size: median \d+\.\d KB", out)

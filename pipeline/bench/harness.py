@@ -173,6 +173,7 @@ def bench(work_dir: Path, docs: int, html_share: float, workers: int, baseline_d
     figures["incremental_share_of_full"] = more_seconds / seconds
     echo(f"\nincremental run adding {more.inputs_processed:,} new docs ({incremental_share:.0%}): {more_seconds:.2f} s "
          f"= {figures['incremental_share_of_full']:.1%} of the full run")
+    echo("  stages: " + ", ".join(f"{stage} {stage_seconds:.2f} s" for stage, stage_seconds in more.stage_seconds.items()))
 
     sample = sorted(truth.column("path").to_pylist())[:baseline_docs]
     rate, steps = naive_baseline(corpus, sample)

@@ -319,9 +319,8 @@ class Run:
         if (self.out_dir / "duplicates.parquet").exists():
             prior_duplicates = pq.read_table(self.out_dir / "duplicates.parquet").cast(DUPLICATE_SCHEMA)
         regrouped: set[str] = set()
-        if reprocessed and prior_duplicates.num_rows:
-            dropped = pa.array([input_of(path) in reprocessed for path in
-                                prior_duplicates.column("source_path").to_pylist()], pa.bool_())
+        if prior_duplicates.num_rows:
+            dropped = _replaced_rows(prior_duplicates, "run_id", reprocessed, run_id)
             regrouped.update(prior_duplicates.filter(dropped).column("canonical_record_id").to_pylist())
             prior_duplicates = prior_duplicates.filter(pc.invert(dropped))
         duplicates = _duplicates_table(signed, folded, run_id)
@@ -456,10 +455,9 @@ class Run:
                           *(writer(JsonlSink(path)) for path in jsonl)]
             this_run = writer(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
             for table in read_parquet_batches(self.out_dir / "records.parquet", WRITE_BATCH_ROWS):
-                if reprocessed:
-                    keep = [input_of(path) not in reprocessed for path in table.column("source_path").to_pylist()]
-                    if not all(keep):  # mostly all are kept: filtering would copy every answer for nothing
-                        table = table.filter(pa.array(keep, pa.bool_()))
+                dropped = _replaced_rows(table, "first_seen_run", reprocessed, run_id)
+                if pc.any(dropped).as_py():  # mostly none: filtering would copy every answer for nothing
+                    table = table.filter(pc.invert(dropped))
                 if not table.num_rows:  # the lookup below hashes its value set afresh
                     continue
                 written += table.num_rows
@@ -483,6 +481,17 @@ class Run:
                 while queue:
                     queue.popleft().result()
         summary.records_total = written
+
+
+def _replaced_rows(table: pa.Table, run_column: str, reprocessed: set[str], run_id: str) -> pa.Array:
+    """Which rows of earlier records or copies this run writes anew, or not at all: those of the inputs it
+    reprocesses, and those stamped with its own run id, which a killed run it takes over wrote (of an input
+    deleted since, they would stay behind with nothing in the store to match)."""
+    dropped = pc.equal(table.column(run_column), run_id)
+    if reprocessed:
+        of_reprocessed = [input_of(path) in reprocessed for path in table.column("source_path").to_pylist()]
+        dropped = pc.or_(dropped, pa.array(of_reprocessed, pa.bool_()))
+    return pc.fill_null(dropped, False)
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:

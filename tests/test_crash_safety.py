@@ -240,3 +240,31 @@ def test_a_killed_incremental_run_then_a_rerun_gives_the_uninterrupted_outputs(t
     assert_kills_then_reruns_match(inputs, lambda out: shutil.copytree(first, out), baseline, duration, tmp_path,
                                    workers=1, names=["a temporary output file appears", "records.parquet replaced",
                                                      "half of the run"])
+
+
+def test_inputs_deleted_between_a_killed_run_and_its_rerun_leave_no_record_or_copy_behind(tmp_path):
+    inputs = tmp_path / "in"
+    copy_inputs(sorted(RAW.glob("*.txt")) + DEV_DUMPS[:2], inputs)
+    first = tmp_path / "first"
+    run_to_end(inputs, first, workers=1)
+    copy_inputs(DEV_DUMPS[2:3], inputs)  # new, and still there when the run is taken over
+    baseline_out = tmp_path / "baseline"
+    shutil.copytree(first, baseline_out)
+    run_to_end(inputs, baseline_out, workers=1)
+
+    # The killed night also saw a new dump and a spun copy of 001; both are gone before the rerun.
+    gone = [inputs / DEV_DUMPS[3].name, inputs / "repost_of_001.txt"]
+    shutil.copy2(DEV_DUMPS[3], gone[0])
+    gone[1].write_text((RAW / "001_386c8cc45b7cb5d6.txt").read_text(encoding="utf-8").replace("合法", "合规"),
+                       encoding="utf-8")
+    out = tmp_path / "killed"
+    shutil.copytree(first, out)
+    killed, _ = kill_at(inputs, out, changes(lambda: file_state(out / "duplicates.parquet")), workers=1)
+    assert killed and committed_runs(out) == committed_runs(first), "the run was to be killed before its commit"
+    written = pq.read_table(out / "records.parquet").column("source_path").to_pylist()
+    copies = pq.read_table(out / "duplicates.parquet").column("source_path").to_pylist()
+    assert gone[0].name in written and "repost_of_001.txt" in copies
+    for path in gone:
+        path.unlink()
+    run_to_end(inputs, out, workers=1)
+    assert snapshot(out) == snapshot(baseline_out)

@@ -41,7 +41,7 @@ from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import Batch, BatchResult, StageContext, build_batch, count_template_lines, process_batch
-from pipeline.writers.atomic import atomic_path, remove_stale_temporaries, write_text
+from pipeline.writers.atomic import publish_same_file, remove_stale_temporaries, write_text
 from pipeline.writers.tables import (ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches,
                                      write_csv)
 
@@ -368,8 +368,7 @@ class Run:
         for folder in (run_dir, self.out_dir):
             with CsvSink(folder / "errors.csv", ERROR_SCHEMA) as sink:
                 sink.write(errors)
-        with atomic_path(self.out_dir / "removed.csv") as tmp:
-            shutil.copyfile(run_dir / "removed.csv", tmp)
+        publish_same_file(run_dir / "removed.csv", self.out_dir / "removed.csv")
         store.db.executemany("INSERT OR REPLACE INTO inputs VALUES (?, ?, ?, ?, ?)",
                              fingerprints.rows(map(source_name, chain.from_iterable(batches)), run_id))
         store.finish_run(run_id)
@@ -425,6 +424,7 @@ class Run:
         one id for exact copies. Without dedup every input keeps its records, even where answers repeat.
         """
         regrouped_ids = pa.array(sorted(regrouped), pa.string())
+        run_csv = self.out_dir / "runs" / run_id / "records.csv"
         written = 0
 
         def with_copies(table: pa.Table, rows: np.ndarray) -> pa.Table:
@@ -453,7 +453,6 @@ class Run:
             parquet, csv, *jsonl = self._cumulative_records()
             cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), writer(CsvSink(csv, RECORD_SCHEMA)),
                           *(writer(JsonlSink(path)) for path in jsonl)]
-            this_run = writer(CsvSink(self.out_dir / "runs" / run_id / "records.csv", RECORD_SCHEMA))
             for table in read_parquet_batches(self.out_dir / "records.parquet", WRITE_BATCH_ROWS):
                 dropped = _replaced_rows(table, "first_seen_run", reprocessed, run_id)
                 if pc.any(dropped).as_py():  # mostly none: filtering would copy every answer for nothing
@@ -463,6 +462,8 @@ class Run:
                 written += table.num_rows
                 regrouped_rows = pc.indices_nonzero(pc.is_in(table.column("record_id"), value_set=regrouped_ids))
                 write(cumulative, with_copies(table, regrouped_rows.to_numpy()))
+            # With no earlier record (a first run), this run's records.csv is the cumulative one: written once.
+            this_run = [writer(CsvSink(run_csv, RECORD_SCHEMA))] if written else []
             for table in read_spool_batches(records_spool, WRITE_BATCH_ROWS):
                 keep = [key not in copies for key in zip(table.column("source_path").to_pylist(),
                                                          table.column("part").to_pylist())]
@@ -474,12 +475,14 @@ class Run:
                 table = _replace(table, "first_seen_run", pa.array(runs, pa.string()))
                 summary.records_new += table.num_rows
                 written += table.num_rows
-                write([*cumulative, this_run], table)
-            for sink, thread, queue in [*cumulative, this_run]:
+                write([*cumulative, *this_run], table)
+            for sink, thread, queue in [*cumulative, *this_run]:
                 queue.append(thread.submit(sink.sync))
-            for _, _, queue in [*cumulative, this_run]:
+            for _, _, queue in [*cumulative, *this_run]:
                 while queue:
                     queue.popleft().result()
+        if not this_run:
+            publish_same_file(csv, run_csv)
         summary.records_total = written
 
 

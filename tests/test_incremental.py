@@ -55,6 +55,21 @@ def test_a_second_run_with_nothing_new_processes_nothing_and_keeps_the_records(f
     assert read_records(out / "runs" / second["run_id"]).empty
 
 
+def test_each_run_keeps_its_own_removed_lines_and_records_when_the_latest_replace_the_cumulative_files(first_run):
+    inputs, out = first_run
+    first = out / "runs" / latest_summary(out)["run_id"]
+    first_removed, first_records = (first / "removed.csv").read_bytes(), (first / "records.csv").read_bytes()
+    assert (out / "removed.csv").read_bytes() == first_removed and first_removed.count(b"\n") > 20
+    assert (out / "records.csv").read_bytes() == first_records  # a first run's records are all the records
+    shutil.copy(DEVSET / "synthetic_baike_01.txt", inputs / "synthetic_baike_01.txt")
+    run_cli("run", inputs, "--out", out, "--workers", "1")
+    second = out / "runs" / latest_summary(out)["run_id"]
+    assert (out / "removed.csv").read_bytes() == (second / "removed.csv").read_bytes() != first_removed
+    assert list(read_records(second)["source_path"]) == ["synthetic_baike_01.txt"]
+    assert len(read_records(out)) == len(read_records(first)) + 1
+    assert (first / "removed.csv").read_bytes() == first_removed and (first / "records.csv").read_bytes() == first_records
+
+
 def test_a_records_file_deleted_by_hand_is_written_again_on_a_night_with_nothing_new(first_run):
     inputs, out = first_run
     records_before = read_records(out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,18 @@ def atomic_path(target: Path):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def publish_same_file(source: Path, target: Path) -> None:
+    """target becomes source's file, atomically: a hard link, since outputs are only ever replaced whole,
+    never written in place (a copy of 170 MB of removed lines took 0.3 s and as much again on disk); a
+    copy where the file system has no hard links."""
+    with atomic_path(target) as tmp:
+        try:
+            tmp.unlink()
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
 
 
 def remove_stale_temporaries(folder: Path) -> None:

@@ -1,5 +1,6 @@
 """Record fields on the five samples, and the CSV/Parquet contracts."""
 
+import errno
 import os
 import pickle
 from collections import Counter
@@ -98,19 +99,39 @@ def test_formula_like_cells_are_neutralized(tmp_path):
     assert read["tags"][0] == "'=HYPERLINK(\"x\");x" and read["tags"][6] == "a=b;x"
 
 
+def _batches_of_rows():
+    schema = pa.schema([("n", pa.int64()), ("text", pa.string())])
+    return schema, [[{"n": b * 100 + i, "text": f"第{b}批，第{i}行：" + "答" * (i % 40)} for i in range(100)]
+                    for b in range(60)]
+
+
 def test_a_csv_handed_to_the_disk_while_written_is_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(tables, "SYNC_AHEAD_BYTES", 4096)  # a sync under way at almost every batch
     synced, fdatasync = [], os.fdatasync
     monkeypatch.setattr(os, "fdatasync", lambda fd: synced.append(fdatasync(fd)))
-    schema = pa.schema([("n", pa.int64()), ("text", pa.string())])
-    batches = [[{"n": b * 100 + i, "text": f"第{b}批，第{i}行：" + "答" * (i % 40)} for i in range(100)] for b in range(60)]
+    schema, batches = _batches_of_rows()
     with tables.CsvSink(tmp_path / "t.csv", schema) as sink:
         for rows in batches:
             sink.write(rows)
         sink.sync()
     read = pd.read_csv(tmp_path / "t.csv", encoding="utf-8-sig", keep_default_na=False)
     assert read.to_dict("records") == [row for rows in batches for row in rows]
-    assert len(synced) >= 5
+    assert synced
+
+
+def test_a_disk_error_in_a_sync_made_ahead_fails_the_csv(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "SYNC_AHEAD_BYTES", 4096)
+
+    def failing(fd):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing)  # the error is reported to this sync only, as Linux does
+    schema, batches = _batches_of_rows()
+    with pytest.raises(OSError, match="Input/output"):
+        with tables.CsvSink(tmp_path / "t.csv", schema) as sink:
+            for rows in batches:
+                sink.write(rows)
+    assert not (tmp_path / "t.csv").exists()
 
 
 @pytest.fixture(scope="module")

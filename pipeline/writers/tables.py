@@ -120,6 +120,7 @@ class _SyncAhead:
         position = self._handle.tell()
         if position - self._synced < SYNC_AHEAD_BYTES or (self._pending is not None and not self._pending.done()):
             return
+        self._raise_if_failed()
         self._handle.flush()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1)
@@ -130,7 +131,14 @@ class _SyncAhead:
         """Waits for the sync under way; the caller syncs the rest."""
         if self._thread is not None:
             self._thread.shutdown()
-            self._thread = self._pending = None
+            self._thread = None
+            self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
+        """A disk error is reported to one sync of the file only: the one made here must not swallow it."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
 
 class ParquetSink:

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from itertools import chain
@@ -41,13 +41,15 @@ from pipeline.records.build import RecordBuilder
 from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import Batch, BatchResult, StageContext, build_batch, count_template_lines, process_batch
-from pipeline.writers.atomic import publish_same_file, remove_stale_temporaries, write_text
+from pipeline.writers.atomic import publish_same_file, remove_stale_temporaries, same_file, write_text
 from pipeline.writers.tables import (ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches,
                                      write_csv)
 
 log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
 MIN_BATCH_FILES = 8
+RUN_START = ".run-start"  # folder of the cumulative files as they were when the latest run started
+RUN_START_FILES = ("records.parquet", "duplicates.parquet")  # those the next run's outputs are made from
 SMALL_RUN_FILES = 64
 SLOWEST_KEPT = 10
 WRITES_QUEUED = 2  # batches waiting per output file in the write stage
@@ -114,6 +116,10 @@ class Run:
         self._stage_started = 0.0
 
     def execute(self) -> RunSummary:
+        # Where pyarrow was imported before this package chose jemalloc for all of Arrow (see __init__), it
+        # is at least the pool of the buffers asked for here.
+        with suppress(NotImplementedError):  # a pyarrow built without jemalloc keeps its default
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
         self.out_dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.out_dir / ".pipeline.lock"))
         try:
@@ -141,6 +147,8 @@ class Run:
                                      | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)})
             run_id = new_run_id(store)
             takes_over = run_id == store.unfinished_run()
+            if not takes_over:
+                self._keep_run_start()
             summary = RunSummary(run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                  input_dir=str(self.input_dir.resolve()), out_dir=str(self.out_dir),
                                  config_hash=self.config.content_hash(), executor=self.config.executor)
@@ -316,11 +324,11 @@ class Run:
         all exist (an input was read, or a killed run is taken over)."""
         run_id = context.run_id
         prior_duplicates = DUPLICATE_SCHEMA.empty_table()
-        if (self.out_dir / "duplicates.parquet").exists():
-            prior_duplicates = pq.read_table(self.out_dir / "duplicates.parquet").cast(DUPLICATE_SCHEMA)
+        if self._at_run_start("duplicates.parquet").exists():
+            prior_duplicates = pq.read_table(self._at_run_start("duplicates.parquet")).cast(DUPLICATE_SCHEMA)
         regrouped: set[str] = set()
-        if prior_duplicates.num_rows:
-            dropped = _replaced_rows(prior_duplicates, "run_id", reprocessed, run_id)
+        if reprocessed and prior_duplicates.num_rows:
+            dropped = _replaced_rows(prior_duplicates, reprocessed)
             regrouped.update(prior_duplicates.filter(dropped).column("canonical_record_id").to_pylist())
             prior_duplicates = prior_duplicates.filter(pc.invert(dropped))
         duplicates = _duplicates_table(signed, folded, run_id)
@@ -395,6 +403,24 @@ class Run:
                 records.write(table)
         executor.release_workers()
 
+    def _keep_run_start(self) -> None:
+        """Keeps the earlier records and copies as they are when the run starts (hard links, in RUN_START): a
+        rerun taking over a killed run reads them from there, not from files the killed run may have
+        replaced, where records of inputs deleted or changed back since would be missing or stay behind."""
+        kept, staging = self.out_dir / RUN_START, self.out_dir / f"{RUN_START}.new"
+        for folder in (kept, staging):
+            shutil.rmtree(folder, ignore_errors=True)
+        staging.mkdir()
+        for name in RUN_START_FILES:
+            if (self.out_dir / name).exists():
+                same_file(self.out_dir / name, staging / name)
+        staging.rename(kept)
+
+    def _at_run_start(self, name: str) -> Path:
+        """A cumulative file as it was when the run (or the killed run it takes over) started."""
+        kept = self.out_dir / RUN_START
+        return kept / name if kept.is_dir() else self.out_dir / name
+
     def _cumulative_records(self) -> list[Path]:
         return [self.out_dir / "records.parquet", self.out_dir / "records.csv",
                 *([self.out_dir / "records.jsonl"] if self.config.jsonl else [])]
@@ -405,7 +431,7 @@ class Run:
         first_seen: dict[tuple[str, str], str] = {}
         if not reprocessed:
             return first_seen
-        for table in read_parquet_batches(self.out_dir / "records.parquet", columns=["record_id", "source_path",
+        for table in read_parquet_batches(self._at_run_start("records.parquet"), columns=["record_id", "source_path",
                                                                                     "first_seen_run"]):
             for record_id, path, run in zip(*(column.to_pylist() for column in table.columns)):
                 if input_of(path) in reprocessed:
@@ -453,16 +479,18 @@ class Run:
             parquet, csv, *jsonl = self._cumulative_records()
             cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), writer(CsvSink(csv, RECORD_SCHEMA)),
                           *(writer(JsonlSink(path)) for path in jsonl)]
-            for table in read_parquet_batches(self.out_dir / "records.parquet", WRITE_BATCH_ROWS):
-                dropped = _replaced_rows(table, "first_seen_run", reprocessed, run_id)
-                if pc.any(dropped).as_py():  # mostly none: filtering would copy every answer for nothing
-                    table = table.filter(pc.invert(dropped))
+            for table in read_parquet_batches(self._at_run_start("records.parquet"), WRITE_BATCH_ROWS):
+                if reprocessed:
+                    dropped = _replaced_rows(table, reprocessed)
+                    if pc.any(dropped).as_py():  # mostly none: filtering would copy every answer for nothing
+                        table = table.filter(pc.invert(dropped))
                 if not table.num_rows:  # the lookup below hashes its value set afresh
                     continue
                 written += table.num_rows
                 regrouped_rows = pc.indices_nonzero(pc.is_in(table.column("record_id"), value_set=regrouped_ids))
                 write(cumulative, with_copies(table, regrouped_rows.to_numpy()))
-            # With no earlier record (a first run), this run's records.csv is the cumulative one: written once.
+            # With no earlier record (a first run, or one replacing them all), this run's records.csv is the
+            # cumulative one: written once.
             this_run = [writer(CsvSink(run_csv, RECORD_SCHEMA))] if written else []
             for table in read_spool_batches(records_spool, WRITE_BATCH_ROWS):
                 keep = [key not in copies for key in zip(table.column("source_path").to_pylist(),
@@ -486,15 +514,10 @@ class Run:
         summary.records_total = written
 
 
-def _replaced_rows(table: pa.Table, run_column: str, reprocessed: set[str], run_id: str) -> pa.Array:
+def _replaced_rows(table: pa.Table, reprocessed: set[str]) -> pa.Array:
     """Which rows of earlier records or copies this run writes anew, or not at all: those of the inputs it
-    reprocesses, and those stamped with its own run id, which a killed run it takes over wrote (of an input
-    deleted since, they would stay behind with nothing in the store to match)."""
-    dropped = pc.equal(table.column(run_column), run_id)
-    if reprocessed:
-        of_reprocessed = [input_of(path) in reprocessed for path in table.column("source_path").to_pylist()]
-        dropped = pc.or_(dropped, pa.array(of_reprocessed, pa.bool_()))
-    return pc.fill_null(dropped, False)
+    reprocesses."""
+    return pa.array([input_of(path) in reprocessed for path in table.column("source_path").to_pylist()], pa.bool_())
 
 
 def _replace(table: pa.Table, name: str, column: pa.Array) -> pa.Table:

@@ -242,20 +242,25 @@ def test_a_killed_incremental_run_then_a_rerun_gives_the_uninterrupted_outputs(t
                                                      "half of the run"])
 
 
-def test_inputs_deleted_between_a_killed_run_and_its_rerun_leave_no_record_or_copy_behind(tmp_path):
+def test_inputs_deleted_between_a_killed_run_and_its_rerun_leave_the_outputs_of_a_run_without_them(tmp_path):
     inputs = tmp_path / "in"
     copy_inputs(sorted(RAW.glob("*.txt")) + DEV_DUMPS[:2], inputs)
     first = tmp_path / "first"
     run_to_end(inputs, first, workers=1)
+    changed = inputs / DEV_DUMPS[0].name
+    original = changed.read_bytes()
+    changed.unlink()  # deleted inputs keep their records
     copy_inputs(DEV_DUMPS[2:3], inputs)  # new, and still there when the run is taken over
     baseline_out = tmp_path / "baseline"
     shutil.copytree(first, baseline_out)
     run_to_end(inputs, baseline_out, workers=1)
 
-    # The killed night also saw a new dump and a spun copy of 001; both are gone before the rerun.
-    gone = [inputs / DEV_DUMPS[3].name, inputs / "repost_of_001.txt"]
-    shutil.copy2(DEV_DUMPS[3], gone[0])
-    gone[1].write_text((RAW / "001_386c8cc45b7cb5d6.txt").read_text(encoding="utf-8").replace("合法", "合规"),
+    # The killed night also saw a new dump, a spun copy of 001 and a change to a dump; all three are gone
+    # before the rerun.
+    changed.write_bytes(original.replace("。".encode(), "。\n".encode(), 3))
+    gone = [changed, inputs / DEV_DUMPS[3].name, inputs / "repost_of_001.txt"]
+    shutil.copy2(DEV_DUMPS[3], gone[1])
+    gone[2].write_text((RAW / "001_386c8cc45b7cb5d6.txt").read_text(encoding="utf-8").replace("合法", "合规"),
                        encoding="utf-8")
     out = tmp_path / "killed"
     shutil.copytree(first, out)
@@ -263,7 +268,7 @@ def test_inputs_deleted_between_a_killed_run_and_its_rerun_leave_no_record_or_co
     assert killed and committed_runs(out) == committed_runs(first), "the run was to be killed before its commit"
     written = pq.read_table(out / "records.parquet").column("source_path").to_pylist()
     copies = pq.read_table(out / "duplicates.parquet").column("source_path").to_pylist()
-    assert gone[0].name in written and "repost_of_001.txt" in copies
+    assert gone[1].name in written and "repost_of_001.txt" in copies
     for path in gone:
         path.unlink()
     run_to_end(inputs, out, workers=1)

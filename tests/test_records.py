@@ -3,6 +3,7 @@
 import errno
 import os
 import pickle
+import threading
 from collections import Counter
 
 import pandas as pd
@@ -131,7 +132,25 @@ def test_a_disk_error_in_a_sync_made_ahead_fails_the_csv(tmp_path, monkeypatch):
         with tables.CsvSink(tmp_path / "t.csv", schema) as sink:
             for rows in batches:
                 sink.write(rows)
-    assert not (tmp_path / "t.csv").exists()
+    assert not list(tmp_path.iterdir())  # neither the file nor its temporary
+
+
+def test_a_disk_error_in_the_last_sync_made_ahead_fails_the_csv_when_it_closes(tmp_path, monkeypatch):
+    monkeypatch.setattr(tables, "SYNC_AHEAD_BYTES", 4096)
+    started = threading.Event()
+
+    def failing_late(fd):
+        started.wait()
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", failing_late)
+    schema, batches = _batches_of_rows()
+    with pytest.raises(OSError, match="Input/output"):
+        with tables.CsvSink(tmp_path / "t.csv", schema) as sink:
+            for rows in batches:
+                sink.write(rows)  # the one sync under way has not failed yet: every write goes on
+            started.set()
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.fixture(scope="module")

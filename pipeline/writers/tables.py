@@ -97,13 +97,22 @@ class CsvSink:
         return self
 
     def __exit__(self, kind, value, traceback) -> None:
-        if kind is None and self._writer is None:
-            self.write([])
-        if self._writer is not None:
-            self._writer.close()
-        self._sync_ahead.finish()
-        self._handle.close()
-        self._atomic.__exit__(kind, value, traceback)
+        try:
+            if kind is None and self._writer is None:
+                self.write([])
+            if self._writer is not None:
+                self._writer.close()
+            self._sync_ahead.finish()
+        except BaseException as error:  # then the file is not published
+            kind, value, traceback = type(error), error, error.__traceback__
+            raise
+        finally:
+            self._handle.close()
+            self._atomic.__exit__(kind, value, traceback)
+
+
+def _sync_data(descriptor: int) -> None:
+    (getattr(os, "fdatasync", None) or os.fsync)(descriptor)  # macOS has no fdatasync
 
 
 class _SyncAhead:
@@ -124,7 +133,7 @@ class _SyncAhead:
         self._handle.flush()
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1)
-        self._pending = self._thread.submit(os.fdatasync, self._handle.fileno())
+        self._pending = self._thread.submit(_sync_data, self._handle.fileno())
         self._synced = position
 
     def finish(self) -> None:

@@ -290,14 +290,14 @@ def fold(signed: Signatures, settings: DedupSettings, store: StateStore | None, 
     rank[order] = np.arange(n)
     # Exact copies join their first occurrence (in rank order); only that one goes to LSH. Rows with one
     # record id are exact copies too: the id folds traditional to simplified, the signature need not.
-    _, first, inverse = np.unique(signed.exact[order], return_index=True, return_inverse=True)
-    components = _Components(first[inverse.reshape(-1)])
-    same_id = _first_with_same_id(signed, order)
+    same_exact = _first_equal(signed.exact[order])
+    components = _Components(same_exact)
+    same_id = _first_equal(pa.array(signed.record_ids, pa.string()).take(order).dictionary_encode().indices.to_numpy())
     repeated = np.flatnonzero(same_id != np.arange(n))
     components.join(repeated, same_id[repeated])
     id_codes = np.empty(n, np.int64)
     id_codes[order] = same_id  # per row: one number per record id
-    representatives = np.sort(order[first])
+    representatives = np.sort(order[np.flatnonzero(same_exact == np.arange(n))])
     matrix = signed.matrix
     threshold = min_equal_values(settings, matrix.shape[1]) if n else 0
 
@@ -365,11 +365,10 @@ def _fold_cluster(members: list[int], prior: dict[int, list[Canonical]], signed:
             matched = [i for i in matched if i in remaining]
 
 
-def _first_with_same_id(signed: Signatures, order: np.ndarray) -> np.ndarray:
-    """Per rank, the first rank whose row has the same record id."""
-    codes = pa.array(signed.record_ids, pa.string()).take(order).dictionary_encode().indices.to_numpy()
-    _, first = np.unique(codes, return_index=True)
-    return first[codes]
+def _first_equal(values: np.ndarray) -> np.ndarray:
+    """Per rank, the first rank whose value is equal (values in rank order)."""
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    return first[inverse.reshape(-1)]
 
 
 def _prior_matches(signed: Signatures, settings: DedupSettings, store: StateStore) -> dict[int, list[Canonical]]:

@@ -218,12 +218,8 @@ class StateStore:
 
     def copies_of(self, paths: set[str]) -> set[str]:
         """The inputs with a copy folded into a canonical record of one of paths."""
-        found: set[str] = set()
-        for chunk in _chunks(sorted(paths)):
-            marks = ",".join("?" * len(chunk))
-            found.update(row[0] for row in self.db.execute(
-                f"SELECT source_path FROM copies WHERE canonical_source_path IN ({marks})", chunk))
-        return found
+        query = "SELECT source_path FROM copies WHERE canonical_source_path IN (SELECT value FROM json_each(?))"
+        return {row[0] for row in self._rows_for(query, sorted(paths))}
 
     def known_inputs(self, discovered: Iterable[tuple], name_of: Callable[[str], str]):
         """Yields (found, names, {name: (size, mtime_ns)}) for chunks of discovered inputs found (path, rel, …),

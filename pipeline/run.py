@@ -42,6 +42,7 @@ from pipeline.records.extract import load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import Batch, BatchResult, StageContext, build_batch, count_template_lines, process_batch
 from pipeline.writers.atomic import publish_same_file, remove_stale_temporaries, same_file, write_text
+from pipeline.writers.csv_rows import index_path
 from pipeline.writers.tables import (ArrowSpool, CsvSink, JsonlSink, ParquetSink, read_parquet_batches, read_spool_batches,
                                      write_csv)
 
@@ -49,7 +50,8 @@ log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
 MIN_BATCH_FILES = 8
 RUN_START = ".run-start"  # folder of the cumulative files as they were when the latest run started
-RUN_START_FILES = ("records.parquet", "duplicates.parquet")  # those the next run's outputs are made from
+# those the next run's outputs are made from (the records CSV's unchanged rows are copied, by its index)
+RUN_START_FILES = ("records.parquet", "records.csv", index_path(Path("records.csv")).name, "duplicates.parquet")
 SMALL_RUN_FILES = 64
 SLOWEST_KEPT = 10
 WRITES_QUEUED = 2  # batches waiting per output file in the write stage
@@ -182,6 +184,7 @@ class Run:
                 rewrite = bool(todo) or takes_over
                 self._finish(signed, folded, records_spool, reprocessed, batches, executor, context, fingerprints,
                              store, summary, rewrite)
+            shutil.rmtree(self.out_dir / RUN_START, ignore_errors=True)  # no run left to take over
         finally:
             if executor is not None:
                 executor.close()
@@ -469,26 +472,35 @@ class Run:
                 stack.enter_context(sink)
                 return sink, stack.enter_context(ThreadPoolExecutor(max_workers=1)), deque()
 
-            def write(writers: list, table: pa.Table) -> None:
+            def write(writers: list, table: pa.Table, earlier_rows: np.ndarray | None = None) -> None:
                 """Queued: each file takes the batches in order at its own pace while the next batch is read."""
                 for sink, thread, queue in writers:
                     while len(queue) >= WRITES_QUEUED:
                         queue.popleft().result()
-                    queue.append(thread.submit(sink.write, table))
+                    queue.append(thread.submit(sink.write, table, earlier_rows))
 
             parquet, csv, *jsonl = self._cumulative_records()
-            cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), writer(CsvSink(csv, RECORD_SCHEMA)),
+            earlier = self._at_run_start("records.parquet")
+            csv_sink = CsvSink(csv, RECORD_SCHEMA, indexed=True, earlier=self._at_run_start("records.csv"))
+            cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), writer(csv_sink),
                           *(writer(JsonlSink(path)) for path in jsonl)]
-            for table in read_parquet_batches(self._at_run_start("records.parquet"), WRITE_BATCH_ROWS):
+            if earlier.exists():
+                csv_sink.open_earlier(pq.ParquetFile(earlier).metadata.num_rows)
+            row = 0  # of the earlier records, whose unchanged rows the CSV copies
+            for table in read_parquet_batches(earlier, WRITE_BATCH_ROWS):
+                earlier_rows = np.arange(row, row + table.num_rows)
+                row += table.num_rows
                 if reprocessed:
                     dropped = _replaced_rows(table, reprocessed)
                     if pc.any(dropped).as_py():  # mostly none: filtering would copy every answer for nothing
                         table = table.filter(pc.invert(dropped))
+                        earlier_rows = earlier_rows[~dropped.to_numpy(zero_copy_only=False)]
                 if not table.num_rows:  # the lookup below hashes its value set afresh
                     continue
                 written += table.num_rows
                 regrouped_rows = pc.indices_nonzero(pc.is_in(table.column("record_id"), value_set=regrouped_ids))
-                write(cumulative, with_copies(table, regrouped_rows.to_numpy()))
+                earlier_rows[regrouped_rows.to_numpy()] = -1
+                write(cumulative, with_copies(table, regrouped_rows.to_numpy()), earlier_rows)
             # With no earlier record (a first run, or one replacing them all), this run's records.csv is the
             # cumulative one: written once.
             this_run = [writer(CsvSink(run_csv, RECORD_SCHEMA))] if written else []

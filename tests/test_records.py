@@ -6,6 +6,7 @@ import pickle
 import threading
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -15,7 +16,7 @@ from pipeline.model import Page
 from pipeline.records import extract
 from pipeline.records.build import RecordBuilder
 from pipeline.records.question import question_type, questions_from_title
-from pipeline.writers import tables
+from pipeline.writers import csv_rows, tables
 from pipeline.writers.tables import write_csv
 from tests.conftest import DATA, RESIDUE, read_records
 
@@ -151,6 +152,70 @@ def test_a_disk_error_in_the_last_sync_made_ahead_fails_the_csv_when_it_closes(t
                 sink.write(rows)  # the one sync under way has not failed yet: every write goes on
             started.set()
     assert not list(tmp_path.iterdir())
+
+
+_COPY_SCHEMA = pa.schema([("id", pa.string()), ("n", pa.int64()), ("score", pa.float64()), ("text", pa.string()),
+                          ("tags", pa.list_(pa.string()))])
+
+
+def _copy_rows(marker: str = "") -> list[dict]:
+    """Rows with what CSV quoting must get right: quotes, commas, newlines, nulls, lists, formula-like cells."""
+    texts = ['他说"不行"', "逗号，与,英文逗号", "换行\n之后", None, "=SUM(A1)", "", "普通" * 30]
+    return [{"id": f"r{i}", "n": i * 7 - 20, "score": None if i % 5 == 4 else i / 3,
+             "text": None if texts[i % 7] is None else texts[i % 7] + marker,
+             "tags": [] if i % 3 else ["甲", f'"{i}"']} for i in range(40)]
+
+
+def _csv_of(path, rows, **sink_options):
+    with tables.CsvSink(path, _COPY_SCHEMA, **sink_options) as sink:
+        sink.write(rows)
+    return path.read_bytes()
+
+
+def test_rows_said_to_be_unchanged_are_copied_from_the_earlier_csv_and_the_rest_encoded(tmp_path):
+    earlier = tmp_path / "earlier.csv"
+    _csv_of(earlier, _copy_rows(), indexed=True)
+    # The rows the new file keeps unchanged are given with a marker they do not have in the earlier file, so
+    # only rows copied from it come out without it; row 5 is changed, row 9 gone, two rows are new.
+    marked = _copy_rows(marker="·新")
+    kept = [i for i in range(40) if i != 9]
+    earlier_rows = np.array([-1 if i == 5 else i for i in kept])
+    expected = [_copy_rows()[i] if i != 5 else marked[i] for i in kept] + marked[:2]
+    first = pa.Table.from_pylist([marked[i] for i in kept], schema=_COPY_SCHEMA)
+    with tables.CsvSink(tmp_path / "new.csv", _COPY_SCHEMA, indexed=True, earlier=earlier) as sink:
+        assert sink.open_earlier(40)
+        sink.write(first.slice(0, 20), earlier_rows[:20])  # written in two batches, as runs write
+        sink.write(first.slice(20), earlier_rows[20:])
+        sink.write(marked[:2])
+    assert (tmp_path / "new.csv").read_bytes() == _csv_of(tmp_path / "expected.csv", expected)
+    # the new file's index is right too: copying its rows again gives the same file
+    with tables.CsvSink(tmp_path / "again.csv", _COPY_SCHEMA, earlier=tmp_path / "new.csv") as sink:
+        assert sink.open_earlier(len(expected))
+        sink.write(pa.Table.from_pylist(marked[:len(expected)], schema=_COPY_SCHEMA), np.arange(len(expected)))
+    assert (tmp_path / "again.csv").read_bytes() == (tmp_path / "new.csv").read_bytes()
+
+
+@pytest.mark.parametrize("change", ["edited", "other columns", "other row count", "no index"])
+def test_an_earlier_csv_changed_since_its_index_was_written_is_not_copied_from(tmp_path, change):
+    earlier, schema, rows = tmp_path / "earlier.csv", _COPY_SCHEMA, 40
+    _csv_of(earlier, _copy_rows(), indexed=True)
+    if change == "edited":  # one cell changed in place, to the same size, and the file's time put back
+        written = earlier.stat()
+        earlier.write_bytes(earlier.read_bytes().replace("不行".encode(), "可以".encode(), 1))
+        os.utime(earlier, ns=(written.st_atime_ns, written.st_mtime_ns))
+    elif change == "other columns":
+        schema = pa.schema([*_COPY_SCHEMA, ("extra", pa.string())])
+    elif change == "other row count":
+        rows = 41
+    else:
+        csv_rows.index_path(earlier).unlink()
+    marked = pa.Table.from_pylist(_copy_rows(marker="·新"), schema=schema)
+    with tables.CsvSink(tmp_path / "new.csv", schema, earlier=earlier) as sink:
+        assert not sink.open_earlier(rows)
+        sink.write(marked, np.arange(40))
+    with tables.CsvSink(tmp_path / "expected.csv", schema) as sink:
+        sink.write(marked)
+    assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
 
 @pytest.fixture(scope="module")

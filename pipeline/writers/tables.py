@@ -10,6 +10,7 @@ import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
@@ -17,10 +18,13 @@ import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 
 from pipeline.writers.atomic import atomic_path
+from pipeline.writers.csv_rows import CsvRows, row_bytes, save_index
 
 LIST_SEPARATOR = ";"
 REPETITION_SAMPLE_ROWS = 1000  # rows that decide which Parquet columns get a dictionary
 SYNC_AHEAD_BYTES = 32 * 1024 * 1024  # a large CSV goes to the disk in steps of this while it is written
+_CSV_OPTIONS = pa_csv.WriteOptions(quoting_style="needed")  # what csv_rows.row_bytes counts
+_ROW_OPTIONS = pa_csv.WriteOptions(quoting_style="needed", include_header=False)
 
 
 FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
@@ -65,27 +69,88 @@ def _csv_table(table: pa.Table, list_columns: set[str]) -> pa.Table:
 class CsvSink:
     """Streams rows into a CSV that appears (atomically) only when the sink is closed without error.
 
-    UTF-8 with a BOM so Excel reads Chinese; written by Arrow's CSV writer, which is fast enough to
-    rewrite the cumulative records every run.
+    UTF-8 with a BOM so Excel reads Chinese; written by Arrow's CSV writer. A sink made with indexed=True
+    keeps where each row starts beside the published file; one given that earlier file copies the rows
+    it is told are unchanged from it instead of encoding them again.
     """
 
-    def __init__(self, path: Path, schema: pa.Schema):
+    def __init__(self, path: Path, schema: pa.Schema, indexed: bool = False, earlier: Path | None = None):
         self.schema = schema
         self.list_columns = {f.name for f in schema if pa.types.is_list(f.type)}
+        self._path = path
         self._atomic = atomic_path(path)
-        self._handle = open(self._atomic.__enter__(), "wb")
+        self._handle = open(self._atomic.__enter__(), "w+b")  # read too: its header is checked against the earlier's
         self._handle.write(codecs.BOM_UTF8)
-        self._writer = None
+        self._writer = pa_csv.CSVWriter(self._handle, self._csv_schema(), write_options=_CSV_OPTIONS)
+        self._starts: list[np.ndarray] | None = [] if indexed else None
+        self._earlier_path = earlier
+        self._earlier: CsvRows | None = None
         self._sync_ahead = _SyncAhead(self._handle)
 
-    def write(self, rows: list[dict] | pa.Table) -> None:
-        table = _csv_table(as_table(rows, self.schema), self.list_columns)
-        if self._writer is None:
-            self._writer = pa_csv.CSVWriter(self._handle, table.schema,
-                                            write_options=pa_csv.WriteOptions(quoting_style="needed"))
-        if table.num_rows:
-            self._writer.write_table(table)
-            self._sync_ahead.written()
+    def _csv_schema(self) -> pa.Schema:
+        return pa.schema([(f.name, pa.string() if f.name in self.list_columns else f.type) for f in self.schema])
+
+    def open_earlier(self, rows: int) -> bool:
+        """Whether the earlier file can be copied from: it holds rows rows, and its index was written for it."""
+        if self._earlier is None and self._earlier_path is not None:
+            self._handle.flush()
+            header = os.pread(self._handle.fileno(), self._handle.tell(), 0)
+            self._earlier = CsvRows.open(self._earlier_path, rows, header)
+        return self._earlier is not None
+
+    def write(self, rows: list[dict] | pa.Table, earlier_rows: np.ndarray | None = None) -> None:
+        """earlier_rows: each row's number in the earlier file if it is unchanged there (and copied from
+        it), else -1; only used once open_earlier said the file can be copied from."""
+        table = as_table(rows, self.schema)
+        if not table.num_rows:
+            return
+        if earlier_rows is not None and self._earlier is not None:
+            self._write_copying(table, earlier_rows)
+        else:
+            self._encode(_csv_table(table, self.list_columns))
+        self._sync_ahead.written()
+
+    def _encode(self, table: pa.Table) -> None:
+        position = self._handle.tell()
+        self._writer.write_table(table)
+        if self._starts is not None:
+            self._keep_starts(position, row_bytes(table))
+
+    def _keep_starts(self, position: int, sizes: np.ndarray) -> None:
+        """Rows of sizes written at position; the index is dropped (not kept wrong) if they did not end
+        where the sizes say."""
+        ends = position + np.cumsum(sizes)
+        if len(ends) and ends[-1] != self._handle.tell():
+            self._starts = None
+        else:
+            self._starts.append(ends - sizes)
+
+    def _write_copying(self, table: pa.Table, earlier_rows: np.ndarray) -> None:
+        """The changed rows are encoded together into memory, then the file is written stretch by stretch:
+        copied from the earlier file, or taken from the encoded rows."""
+        changed = _csv_table(table.take(np.flatnonzero(earlier_rows < 0)), self.list_columns)
+        sizes = row_bytes(changed)
+        encoded = _csv_bytes(changed)
+        if len(encoded) != sizes.sum():  # the changed rows could not be told apart: all encoded, as usual
+            self._encode(_csv_table(table, self.list_columns))
+            return
+        encoded_starts = np.concatenate([[0], np.cumsum(sizes)])
+        descriptor, taken = self._handle.fileno(), 0
+        self._handle.flush()
+        position = self._handle.tell()
+        for start, stop in _stretches(earlier_rows):
+            first = int(earlier_rows[start])
+            if first >= 0:
+                starts = self._earlier.starts[first:first + stop - start + 1]
+                self._earlier.copy_to(descriptor, position, first, first + stop - start)
+            else:
+                starts = encoded_starts[taken:taken + stop - start + 1]
+                taken += stop - start
+                _write_at(descriptor, encoded[starts[0]:starts[-1]], position)
+            if self._starts is not None:
+                self._starts.append(starts[:-1] - starts[0] + position)
+            position += int(starts[-1] - starts[0])
+        self._handle.seek(position)
 
     def sync(self) -> None:
         """Flushes what is written to the disk now, so that closing (which syncs too) finds it done: a
@@ -98,17 +163,41 @@ class CsvSink:
 
     def __exit__(self, kind, value, traceback) -> None:
         try:
-            if kind is None and self._writer is None:
-                self.write([])
-            if self._writer is not None:
-                self._writer.close()
+            self._writer.close()
             self._sync_ahead.finish()
+            end = self._handle.tell()
         except BaseException as error:  # then the file is not published
             kind, value, traceback = type(error), error, error.__traceback__
             raise
         finally:
             self._handle.close()
+            if self._earlier is not None:
+                self._earlier.close()
             self._atomic.__exit__(kind, value, traceback)
+        if self._starts is not None:
+            save_index(self._path, np.concatenate([*self._starts, [end]]) if self._starts else np.array([end]))
+
+
+def _csv_bytes(table: pa.Table) -> memoryview:
+    """A CSV-ready table's rows as the sink writes them, without the header."""
+    sink = pa.BufferOutputStream()
+    pa_csv.write_csv(table, sink, write_options=_ROW_OPTIONS)
+    return memoryview(sink.getvalue())
+
+
+def _write_at(descriptor: int, data: memoryview, position: int) -> None:
+    while data:
+        written = os.pwrite(descriptor, data, position)
+        data, position = data[written:], position + written
+
+
+def _stretches(earlier_rows: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each stretch of rows that follow each other in the earlier file, or are all changed (-1)."""
+    changed = earlier_rows < 0
+    breaks = np.flatnonzero((np.diff(earlier_rows) != 1) | changed[1:] | changed[:-1])
+    breaks = breaks[~(changed[breaks] & changed[breaks + 1])] + 1
+    bounds = [0, *breaks.tolist(), len(earlier_rows)]
+    return list(zip(bounds, bounds[1:]))
 
 
 def _sync_data(descriptor: int) -> None:
@@ -165,7 +254,8 @@ class ParquetSink:
         self._path = str(self._atomic.__enter__())
         self._writer: pq.ParquetWriter | None = None
 
-    def write(self, rows: list[dict] | pa.Table) -> None:
+    def write(self, rows: list[dict] | pa.Table, earlier_rows: np.ndarray | None = None) -> None:
+        """earlier_rows: only a CSV copies rows from the file it replaces."""
         table = as_table(rows, self.schema)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._path, self.schema, compression="zstd", compression_level=1,
@@ -272,7 +362,8 @@ class JsonlSink:
         self._atomic = atomic_path(path)
         self._handle = open(self._atomic.__enter__(), "w", encoding="utf-8")
 
-    def write(self, rows: list[dict] | pa.Table) -> None:
+    def write(self, rows: list[dict] | pa.Table, earlier_rows: np.ndarray | None = None) -> None:
+        """earlier_rows: only a CSV copies rows from the file it replaces."""
         for row in rows.to_pylist() if isinstance(rows, pa.Table) else rows:
             self._handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 

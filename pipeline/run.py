@@ -50,8 +50,9 @@ log = logging.getLogger("pipeline")
 MAX_BATCH_FILES = 256
 MIN_BATCH_FILES = 8
 RUN_START = ".run-start"  # folder of the cumulative files as they were when the latest run started
-# those the next run's outputs are made from (the records CSV's unchanged rows are copied, by its index)
-RUN_START_FILES = ("records.parquet", "records.csv", index_path(Path("records.csv")).name, "duplicates.parquet")
+RUN_START_FILES = ("records.parquet", "duplicates.parquet")  # those the next run's outputs are made from
+# and those it copies unchanged rows from: worth keeping only as links, a copy would cost what they save
+RUN_START_LINKS = ("records.csv", index_path(Path("records.csv")).name)
 SMALL_RUN_FILES = 64
 SLOWEST_KEPT = 10
 WRITES_QUEUED = 2  # batches waiting per output file in the write stage
@@ -417,6 +418,9 @@ class Run:
         for name in RUN_START_FILES:
             if (self.out_dir / name).exists():
                 same_file(self.out_dir / name, staging / name)
+        for name in RUN_START_LINKS:
+            with suppress(OSError):
+                os.link(self.out_dir / name, staging / name)
         staging.rename(kept)
 
     def _at_run_start(self, name: str) -> Path:
@@ -481,11 +485,12 @@ class Run:
 
             parquet, csv, *jsonl = self._cumulative_records()
             earlier = self._at_run_start("records.parquet")
-            csv_sink = CsvSink(csv, RECORD_SCHEMA, indexed=True, earlier=self._at_run_start("records.csv"))
-            cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), writer(csv_sink),
+            # The CSV first: closed last, it is published after the Parquet file its index is written with.
+            csv_writer = writer(CsvSink(csv, RECORD_SCHEMA, index_with=parquet))
+            cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), csv_writer,
                           *(writer(JsonlSink(path)) for path in jsonl)]
             if earlier.exists():
-                csv_sink.open_earlier(pq.ParquetFile(earlier).metadata.num_rows)
+                csv_writer[0].open_earlier(self._at_run_start("records.csv"), earlier)
             row = 0  # of the earlier records, whose unchanged rows the CSV copies
             for table in read_parquet_batches(earlier, WRITE_BATCH_ROWS):
                 earlier_rows = np.arange(row, row + table.num_rows)

@@ -8,8 +8,11 @@ import pyarrow as pa
 import pytest
 from filelock import FileLock
 
+from pipeline.config import Config
 from pipeline.outputs import RECORD_SCHEMA
+from pipeline.run import Run
 from pipeline.textnorm import t2s_table
+from pipeline.writers.csv_rows import CsvRows
 from pipeline.writers.tables import CsvSink
 from tests.conftest import DATA, RAW, latest_summary, read_records, run_cli
 
@@ -127,18 +130,24 @@ def test_one_new_and_one_changed_dump_are_exactly_what_the_next_run_processes(fi
     assert set(untouched["first_seen_run"]) == {first["run_id"]}
 
 
-def test_the_records_csv_of_a_night_copying_its_unchanged_rows_is_the_csv_of_its_records(first_run, tmp_path):
+def test_the_records_csv_of_a_night_copying_its_unchanged_rows_is_the_csv_of_its_records(first_run, tmp_path,
+                                                                                          monkeypatch):
     inputs, out = first_run
     changed = inputs / "synthetic_lawblog_01.txt"
     changed.write_text(changed.read_text(encoding="utf-8").replace("砍头息", "预扣利息"), encoding="utf-8")
     repost = (inputs / "001_386c8cc45b7cb5d6.txt").read_text(encoding="utf-8").replace("合法", "合规")
     (inputs / "repost_of_001.txt").write_text(repost, encoding="utf-8")  # its record's dup_count changes
     shutil.copy(DEVSET / "synthetic_baike_01.txt", inputs / "synthetic_baike_01.txt")
-    result = run_cli("run", inputs, "--out", out, "--workers", "1")
-    assert result.returncode == 0, result.stderr
+    copied = []  # (first, stop) of each stretch of rows copied
+    copy_to = CsvRows.copy_to
+    monkeypatch.setattr(CsvRows, "copy_to", lambda self, *args: copied.append(args[2:]) or copy_to(self, *args))
+    summary = Run(Config(input_dir=str(inputs), out_dir=str(out), workers=1)).execute()  # in this process: spied on
+    assert summary.exit_code == 0 and summary.inputs_processed == 3
     records = pd.read_parquet(out / "records.parquet")
     assert records.loc[records["source_path"] == "001_386c8cc45b7cb5d6.txt", "dup_count"].tolist() == [1]
     assert len(records) == 9 and not (out / ".run-start").exists()
+    # of the 8 earlier rows, the changed dump's is gone and 001's encoded again: 6 copied, in stretches
+    assert sum(stop - first for first, stop in copied) == 6 and len(copied) >= 2
     with CsvSink(tmp_path / "encoded.csv", RECORD_SCHEMA) as sink:
         sink.write(pa.Table.from_pandas(records, schema=RECORD_SCHEMA, preserve_index=False))
     assert (out / "records.csv").read_bytes() == (tmp_path / "encoded.csv").read_bytes()

@@ -3,6 +3,7 @@
 import errno
 import os
 import pickle
+import shutil
 import threading
 from collections import Counter
 
@@ -166,15 +167,23 @@ def _copy_rows(marker: str = "") -> list[dict]:
              "tags": [] if i % 3 else ["甲", f'"{i}"']} for i in range(40)]
 
 
-def _csv_of(path, rows, **sink_options):
-    with tables.CsvSink(path, _COPY_SCHEMA, **sink_options) as sink:
+def _indexed_csv(folder, rows):
+    """A CSV published with its index, and the Parquet file of its rows it is indexed with."""
+    csv, companion = folder / "earlier.csv", folder / "earlier.parquet"
+    tables.write_parquet(companion, rows, _COPY_SCHEMA)
+    with tables.CsvSink(csv, _COPY_SCHEMA, index_with=companion) as sink:
+        sink.write(rows)
+    return csv, companion
+
+
+def _encoded(path, rows, schema=_COPY_SCHEMA) -> bytes:
+    with tables.CsvSink(path, schema) as sink:
         sink.write(rows)
     return path.read_bytes()
 
 
 def test_rows_said_to_be_unchanged_are_copied_from_the_earlier_csv_and_the_rest_encoded(tmp_path):
-    earlier = tmp_path / "earlier.csv"
-    _csv_of(earlier, _copy_rows(), indexed=True)
+    earlier, companion = _indexed_csv(tmp_path, _copy_rows())
     # The rows the new file keeps unchanged are given with a marker they do not have in the earlier file, so
     # only rows copied from it come out without it; row 5 is changed, row 9 gone, two rows are new.
     marked = _copy_rows(marker="·新")
@@ -182,40 +191,58 @@ def test_rows_said_to_be_unchanged_are_copied_from_the_earlier_csv_and_the_rest_
     earlier_rows = np.array([-1 if i == 5 else i for i in kept])
     expected = [_copy_rows()[i] if i != 5 else marked[i] for i in kept] + marked[:2]
     first = pa.Table.from_pylist([marked[i] for i in kept], schema=_COPY_SCHEMA)
-    with tables.CsvSink(tmp_path / "new.csv", _COPY_SCHEMA, indexed=True, earlier=earlier) as sink:
-        assert sink.open_earlier(40)
+    tables.write_parquet(tmp_path / "new.parquet", expected, _COPY_SCHEMA)
+    with tables.CsvSink(tmp_path / "new.csv", _COPY_SCHEMA, index_with=tmp_path / "new.parquet") as sink:
+        assert sink.open_earlier(earlier, companion)
         sink.write(first.slice(0, 20), earlier_rows[:20])  # written in two batches, as runs write
         sink.write(first.slice(20), earlier_rows[20:])
         sink.write(marked[:2])
-    assert (tmp_path / "new.csv").read_bytes() == _csv_of(tmp_path / "expected.csv", expected)
+    assert (tmp_path / "new.csv").read_bytes() == _encoded(tmp_path / "expected.csv", expected)
     # the new file's index is right too: copying its rows again gives the same file
-    with tables.CsvSink(tmp_path / "again.csv", _COPY_SCHEMA, earlier=tmp_path / "new.csv") as sink:
-        assert sink.open_earlier(len(expected))
+    with tables.CsvSink(tmp_path / "again.csv", _COPY_SCHEMA) as sink:
+        assert sink.open_earlier(tmp_path / "new.csv", tmp_path / "new.parquet")
         sink.write(pa.Table.from_pylist(marked[:len(expected)], schema=_COPY_SCHEMA), np.arange(len(expected)))
     assert (tmp_path / "again.csv").read_bytes() == (tmp_path / "new.csv").read_bytes()
 
 
-@pytest.mark.parametrize("change", ["edited", "other columns", "other row count", "no index"])
-def test_an_earlier_csv_changed_since_its_index_was_written_is_not_copied_from(tmp_path, change):
-    earlier, schema, rows = tmp_path / "earlier.csv", _COPY_SCHEMA, 40
-    _csv_of(earlier, _copy_rows(), indexed=True)
-    if change == "edited":  # one cell changed in place, to the same size, and the file's time put back
+@pytest.mark.parametrize("change", ["edited", "edited at an end, its time put back", "its rows' file changed",
+                                    "other columns", "no index", "damaged index", "index of another file"])
+def test_an_earlier_csv_whose_index_does_not_fit_it_is_not_copied_from(tmp_path, change):
+    earlier, companion = _indexed_csv(tmp_path, _copy_rows())
+    index, schema = csv_rows.index_path(earlier), _COPY_SCHEMA
+    if change.startswith("edited"):  # one cell changed in place, to the same size
         written = earlier.stat()
         earlier.write_bytes(earlier.read_bytes().replace("不行".encode(), "可以".encode(), 1))
-        os.utime(earlier, ns=(written.st_atime_ns, written.st_mtime_ns))
+        if change.endswith("put back"):
+            os.utime(earlier, ns=(written.st_atime_ns, written.st_mtime_ns))
+    elif change == "its rows' file changed":  # the same number of rows, one answer edited
+        tables.write_parquet(companion, _copy_rows(marker="!"), _COPY_SCHEMA)
     elif change == "other columns":
         schema = pa.schema([*_COPY_SCHEMA, ("extra", pa.string())])
-    elif change == "other row count":
-        rows = 41
+    elif change == "no index":
+        index.unlink()
+    elif change == "damaged index":
+        index.write_bytes(index.read_bytes()[:100])
     else:
-        csv_rows.index_path(earlier).unlink()
+        (tmp_path / "other").mkdir()
+        shutil.copy(csv_rows.index_path(_indexed_csv(tmp_path / "other", _copy_rows()[:39])[0]), index)
     marked = pa.Table.from_pylist(_copy_rows(marker="·新"), schema=schema)
-    with tables.CsvSink(tmp_path / "new.csv", schema, earlier=earlier) as sink:
-        assert not sink.open_earlier(rows)
+    with tables.CsvSink(tmp_path / "new.csv", schema) as sink:
+        assert not sink.open_earlier(earlier, companion)
         sink.write(marked, np.arange(40))
-    with tables.CsvSink(tmp_path / "expected.csv", schema) as sink:
-        sink.write(marked)
-    assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    assert (tmp_path / "new.csv").read_bytes() == _encoded(tmp_path / "expected.csv", marked, schema)
+
+
+def test_a_csv_that_fails_leaves_the_published_one_and_its_index_as_they_were(tmp_path):
+    earlier, companion = _indexed_csv(tmp_path, _copy_rows())
+    csv_before, index_before = earlier.read_bytes(), csv_rows.index_path(earlier).read_bytes()
+    with pytest.raises(OSError, match="disk full"):
+        with tables.CsvSink(earlier, _COPY_SCHEMA, index_with=companion) as sink:
+            sink.write(_copy_rows(marker="·新")[:30])
+            raise OSError("disk full")
+    assert earlier.read_bytes() == csv_before and csv_rows.index_path(earlier).read_bytes() == index_before
+    with tables.CsvSink(tmp_path / "new.csv", _COPY_SCHEMA) as sink:
+        assert sink.open_earlier(earlier, companion)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ import pyarrow.compute as pc
 
 from pipeline.writers.atomic import atomic_path
 
-# Raised whenever the way a table is rendered as CSV changes: rows written before are then encoded again.
-CSV_FORMAT = 1
 _COPY_CHUNK = 1 << 24
 _ENDS_BYTES = 1 << 16
 
@@ -55,22 +53,24 @@ def index_path(csv: Path) -> Path:
     return csv.with_name(f".{csv.name}.rows.npz")
 
 
-def _identity(csv: Path) -> np.ndarray:
+def _identity(path: Path) -> np.ndarray:
     """What tells that a file is still the one an index was written for: its size, modification time and
-    both ends (a copy keeping times, as a backup restored, is the same file; an edit is not)."""
-    with open(csv, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        mtime = os.fstat(handle.fileno()).st_mtime_ns
-        ends = handle.read(_ENDS_BYTES) + os.pread(handle.fileno(), _ENDS_BYTES, max(0, size - _ENDS_BYTES))
+    both ends. A copy keeping times (a backup restored) is the same file; an edit is another, unless it
+    keeps the size, the time and both ends, which no editor or spreadsheet does."""
+    with open(path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        ends = handle.read(_ENDS_BYTES) + os.pread(handle.fileno(), _ENDS_BYTES, max(0, stat.st_size - _ENDS_BYTES))
     digest = np.frombuffer(hashlib.blake2b(ends, digest_size=16).digest(), np.int64)
-    return np.array([size, mtime, CSV_FORMAT, *digest], np.int64)
+    return np.array([stat.st_size, stat.st_mtime_ns, *digest], np.int64)
 
 
-def save_index(csv: Path, starts: np.ndarray) -> None:
-    """Keeps starts (of each row, then the end of the last) beside csv, which is published and not written
-    again: an index whose file changed since is never used."""
+def save_index(csv: Path, starts: np.ndarray, companion: Path, rendering: str) -> None:
+    """Keeps starts (of each row, then the end of the last) beside csv, which is published and never written
+    again, for the rows of companion (the file csv was rendered from, published before it), as rendering
+    renders them: an index whose files or rendering changed since is never used."""
     with atomic_path(index_path(csv)) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, identity=_identity(csv), starts=starts, arrow=np.array(pa.__version__))
+        np.savez(handle, csv=_identity(csv), companion=_identity(companion), starts=starts,
+                 rendering=np.array(rendering))
 
 
 @dataclass
@@ -81,19 +81,22 @@ class CsvRows:
     starts: np.ndarray
 
     @classmethod
-    def open(cls, csv: Path, rows: int, header: bytes) -> "CsvRows | None":
-        """csv, if its index was written for it as it is now, by this version of Arrow (whose number
-        formatting could change), for rows rows under header; else None, and the rows are encoded again."""
+    def open(cls, csv: Path, companion: Path, header: bytes, rendering: str) -> "CsvRows | None":
+        """csv, if its index was written for it and companion as they are now, rendered as rendering renders
+        and under header; else None (a missing or damaged index too), and its rows are encoded again."""
         try:
             with np.load(index_path(csv)) as index:
-                identity, starts, arrow = index["identity"], index["starts"], str(index["arrow"])
-            if arrow != pa.__version__ or len(starts) != rows + 1 or starts[0] != len(header):
+                starts = index["starts"]
+                fits = (str(index["rendering"]) == rendering and len(starts) and starts[0] == len(header)
+                        and np.all(np.diff(starts) > 0) and np.array_equal(index["companion"], _identity(companion))
+                        and np.array_equal(index["csv"], _identity(csv)) and starts[-1] == index["csv"][0])
+            if not fits:
                 return None
             earlier = cls(os.open(csv, os.O_RDONLY), starts)
-        except (OSError, ValueError, KeyError):
+        except Exception:  # noqa: BLE001 - an index is only a shortcut: whatever is wrong with it, encode
             return None
         try:
-            if np.array_equal(identity, _identity(csv)) and os.pread(earlier.descriptor, len(header), 0) == header:
+            if os.pread(earlier.descriptor, len(header), 0) == header:
                 return earlier
         except OSError:
             pass

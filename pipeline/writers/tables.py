@@ -18,7 +18,7 @@ import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 
 from pipeline.writers.atomic import atomic_path
-from pipeline.writers.csv_rows import CsvRows, row_bytes, save_index
+from pipeline.writers.csv_rows import CsvRows, index_path, row_bytes, save_index
 
 LIST_SEPARATOR = ";"
 REPETITION_SAMPLE_ROWS = 1000  # rows that decide which Parquet columns get a dictionary
@@ -28,6 +28,9 @@ _ROW_OPTIONS = pa_csv.WriteOptions(quoting_style="needed", include_header=False)
 
 
 FORMULA_RE = r"^[=+\-@\t\r]"  # Excel runs such a cell as a formula; a leading ' makes it text
+# How a row is rendered: rows of a CSV indexed under another rendering are encoded again, not copied.
+# The leading number goes up whenever _csv_table changes.
+_RENDERING = f"1 {FORMULA_RE} {LIST_SEPARATOR} {_CSV_OPTIONS.quoting_style} arrow {pa.__version__}"
 
 
 def restore(cell: str) -> str:
@@ -69,12 +72,12 @@ def _csv_table(table: pa.Table, list_columns: set[str]) -> pa.Table:
 class CsvSink:
     """Streams rows into a CSV that appears (atomically) only when the sink is closed without error.
 
-    UTF-8 with a BOM so Excel reads Chinese; written by Arrow's CSV writer. A sink made with indexed=True
-    keeps where each row starts beside the published file; one given that earlier file copies the rows
-    it is told are unchanged from it instead of encoding them again.
+    UTF-8 with a BOM so Excel reads Chinese; written by Arrow's CSV writer. A sink given index_with (the
+    file the rows are also written to, published first) keeps where each row starts beside the CSV it
+    publishes; the next one can then copy the rows it is told are unchanged instead of encoding them again.
     """
 
-    def __init__(self, path: Path, schema: pa.Schema, indexed: bool = False, earlier: Path | None = None):
+    def __init__(self, path: Path, schema: pa.Schema, index_with: Path | None = None):
         self.schema = schema
         self.list_columns = {f.name for f in schema if pa.types.is_list(f.type)}
         self._path = path
@@ -82,20 +85,20 @@ class CsvSink:
         self._handle = open(self._atomic.__enter__(), "w+b")  # read too: its header is checked against the earlier's
         self._handle.write(codecs.BOM_UTF8)
         self._writer = pa_csv.CSVWriter(self._handle, self._csv_schema(), write_options=_CSV_OPTIONS)
-        self._starts: list[np.ndarray] | None = [] if indexed else None
-        self._earlier_path = earlier
+        self._index_with = index_with
+        self._starts: list[np.ndarray] | None = [] if index_with is not None else None
         self._earlier: CsvRows | None = None
         self._sync_ahead = _SyncAhead(self._handle)
 
     def _csv_schema(self) -> pa.Schema:
         return pa.schema([(f.name, pa.string() if f.name in self.list_columns else f.type) for f in self.schema])
 
-    def open_earlier(self, rows: int) -> bool:
-        """Whether the earlier file can be copied from: it holds rows rows, and its index was written for it."""
-        if self._earlier is None and self._earlier_path is not None:
-            self._handle.flush()
-            header = os.pread(self._handle.fileno(), self._handle.tell(), 0)
-            self._earlier = CsvRows.open(self._earlier_path, rows, header)
+    def open_earlier(self, earlier: Path, companion: Path) -> bool:
+        """Whether rows can be copied from earlier, a CSV this sink replaces: its index was written for it and
+        companion (the earlier file of the same rows) as they are, and it renders rows as this sink does."""
+        self._handle.flush()
+        header = os.pread(self._handle.fileno(), self._handle.tell(), 0)
+        self._earlier = CsvRows.open(earlier, companion, header, _RENDERING)
         return self._earlier is not None
 
     def write(self, rows: list[dict] | pa.Table, earlier_rows: np.ndarray | None = None) -> None:
@@ -174,8 +177,11 @@ class CsvSink:
             if self._earlier is not None:
                 self._earlier.close()
             self._atomic.__exit__(kind, value, traceback)
-        if self._starts is not None:
-            save_index(self._path, np.concatenate([*self._starts, [end]]) if self._starts else np.array([end]))
+        if kind is None and self._index_with is not None:  # published
+            if self._starts is None:
+                index_path(self._path).unlink(missing_ok=True)
+            else:
+                save_index(self._path, np.concatenate([*self._starts, [end]]), self._index_with, _RENDERING)
 
 
 def _csv_bytes(table: pa.Table) -> memoryview:

@@ -84,6 +84,7 @@ class RunSummary:
     records_total: int = 0
     removed_lines: int = 0
     removed_by_rule: dict[str, int] = field(default_factory=dict)
+    removal_examples: dict[str, str] = field(default_factory=dict)  # the first line each rule removed
     removed_share_histogram: list[int] = field(default_factory=lambda: [0] * 10)  # pages per 10% of lines removed
     errors: list[dict] = field(default_factory=list)
     no_article: list[str] = field(default_factory=list)
@@ -308,9 +309,12 @@ class Run:
             log.warning("%s: %s", error["source_path"], error["reason"])
         summary.no_article.extend(result.no_article)
         summary.removed_lines += result.removed.num_rows
-        by_rule = pc.value_counts(result.removed.column("rule"))
+        rules = result.removed.column("rule")
+        by_rule = pc.value_counts(rules)
         for rule, count in zip(by_rule.field("values").to_pylist(), by_rule.field("counts").to_pylist()):
             summary.removed_by_rule[rule] = summary.removed_by_rule.get(rule, 0) + count
+            if rule not in summary.removal_examples:
+                summary.removal_examples[rule] = result.removed.column("text")[pc.index(rules, rule).as_py()].as_py()
         for stats in result.page_stats:
             share = stats["removed"] / stats["lines"] if stats["lines"] else 0.0
             summary.removed_share_histogram[min(9, int(share * 10))] += 1

@@ -130,6 +130,18 @@ def test_report_command_renders_the_same_page_from_the_files(hostile_run):
     assert missing.returncode == 2 and run_dir.name in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_a_run_folder_whose_run_json_has_no_removal_examples_gets_them_from_removed_csv(hostile_run, tmp_path):
+    _, run_dir = hostile_run
+    older = tmp_path / run_dir.name  # as runs wrote it before run.json kept the first line each rule removed
+    shutil.copytree(run_dir, older)
+    summary = json.loads((older / "run.json").read_text(encoding="utf-8"))
+    assert summary.pop("removal_examples")["breadcrumb"].startswith("当前位置")
+    (older / "run.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    (older / "report.html").unlink()
+    assert run_cli("report", older).returncode == 0
+    assert (older / "report.html").read_bytes() == (run_dir / "report.html").read_bytes()
+
+
 def test_report_renders_in_headless_chromium(hostile_run, tmp_path):
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:

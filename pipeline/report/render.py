@@ -11,6 +11,9 @@ from collections import Counter
 from html import escape
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from pipeline.clean import load_rules
 from pipeline.report.charts import bar_chart, histogram
 from pipeline.report.run_files import RunFiles, load_run
@@ -119,23 +122,24 @@ def _removed_share(run: RunFiles) -> str:
 
 
 def _duplicate_clusters(run: RunFiles) -> str:
-    if not run.duplicates:
+    if run.duplicates.empty:
         return _section("Duplicate clusters", "<p>No copy was folded in this run.</p>")
-    clusters: dict[str, list[dict]] = {}
-    for row in run.duplicates:
-        clusters.setdefault(row["canonical_record_id"], []).append(row)
-    sizes = Counter(len(copies) + 1 for copies in clusters.values())
+    clusters = run.duplicates.groupby("canonical_record_id", sort=False).agg(
+        kept_from=("canonical_source_path", "first"), copies=("similarity", "size"), lowest=("similarity", "min"))
+    sizes = Counter((clusters["copies"] + 1).tolist())
     chart = bar_chart([(f"{size} pages", count) for size, count in sorted(sizes.items())], "clusters by size")
-    largest = sorted(clusters.items(), key=lambda item: (-len(item[1]), item[0]))[:TOP_CLUSTERS]
+    largest = clusters.reset_index().sort_values(["copies", "canonical_record_id"], ascending=[False, True])
     table = _table(["kept record", "kept from", "copies folded", "lowest similarity"],
-                   [[record_id, copies[0]["canonical_source_path"], len(copies),
-                     min(float(c["similarity"]) for c in copies)] for record_id, copies in largest])
+                   [[record_id, kept_from, int(copies), float(lowest)]
+                    for record_id, kept_from, copies, lowest in largest.head(TOP_CLUSTERS).itertuples(index=False)])
     return _section("Duplicate clusters", chart + table,
                     "Cluster size: the kept record plus the copies this run folded into it.")
 
 
 def _top_tags(run: RunFiles) -> str:
-    tags = Counter(tag for cell in run.records["tags"] if cell for tag in cell.split(LIST_SEPARATOR))
+    cells = pa.array(run.records["tags"], pa.string())
+    counted = pc.value_counts(pc.list_flatten(pc.split_pattern(cells.filter(pc.not_equal(cells, "")), LIST_SEPARATOR)))
+    tags = Counter(dict(zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist())))
     if not tags:
         return _section("Top tags", "<p>No new record carries a tag.</p>")
     return _section("Top tags", bar_chart(tags.most_common(TOP_TAGS), "new records by tag"),

@@ -28,7 +28,7 @@ class RunFiles:
     run_dir: Path
     summary: dict  # run.json
     records: pd.DataFrame  # the records this run added, RECORD_COLUMNS only; lists still joined with `;`
-    duplicates: list[dict]  # the copies this run folded
+    duplicates: pd.DataFrame  # the copies this run folded: canonical_record_id, canonical_source_path, similarity
     removed_by_rule: Counter  # lines this run removed, by rule
     removal_examples: dict[str, str]  # the first line each rule removed
     errors: list[dict]  # unreadable inputs and pages without an article
@@ -42,12 +42,15 @@ def load_run(run_dir: Path) -> RunFiles:
         raise ReportError(f"{run_dir} is not a run folder (no run.json)") from None
     except (OSError, ValueError) as err:
         raise ReportError(f"cannot read {summary_path}: {err}") from None
-    by_rule, examples = _removals(run_dir / "removed.csv")
+    if "removal_examples" in summary:
+        by_rule, examples = Counter(summary["removed_by_rule"]), summary["removal_examples"]
+    else:  # a run folder from before run.json kept them
+        by_rule, examples = _removals(run_dir / "removed.csv")
     return RunFiles(
         run_dir=run_dir,
         summary=summary,
         records=_records(run_dir / "records.csv"),
-        duplicates=read_csv_rows(run_dir / "duplicates.csv"),
+        duplicates=_duplicates(run_dir / "duplicates.csv"),
         removed_by_rule=by_rule,
         removal_examples=examples,
         errors=read_csv_rows(run_dir / "errors.csv"),
@@ -70,6 +73,18 @@ def _records(path: Path) -> pd.DataFrame:
         if kind is not str:
             records[name] = records[name].astype(kind)
     return records
+
+
+def _duplicates(path: Path) -> pd.DataFrame:
+    """The columns the report groups copies by, read by Arrow: a large run folds hundreds of thousands."""
+    columns = {"canonical_record_id": pa.string(), "canonical_source_path": pa.string(), "similarity": pa.float64()}
+    if not path.exists():
+        return pd.DataFrame({name: pd.Series(dtype=kind.to_pandas_dtype()) for name, kind in columns.items()})
+    table = pa_csv.read_csv(path, parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+                            convert_options=pa_csv.ConvertOptions(include_columns=list(columns), column_types=columns,
+                                                                  strings_can_be_null=False))
+    return pa.table([_restored(table.column(name)) if kind == pa.string() else table.column(name)
+                     for name, kind in columns.items()], names=list(columns)).to_pandas()
 
 
 def _restored(cells: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -507,9 +507,10 @@ class Run:
                 if not table.num_rows:  # the lookup below hashes its value set afresh
                     continue
                 written += table.num_rows
-                regrouped_rows = pc.indices_nonzero(pc.is_in(table.column("record_id"), value_set=regrouped_ids))
-                earlier_rows[regrouped_rows.to_numpy()] = -1
-                write(cumulative, with_copies(table, regrouped_rows.to_numpy()), earlier_rows)
+                regrouped_rows = pc.indices_nonzero(pc.is_in(table.column("record_id"),
+                                                             value_set=regrouped_ids)).to_numpy()
+                earlier_rows[regrouped_rows] = -1
+                write(cumulative, with_copies(table, regrouped_rows), earlier_rows)
             # With no earlier record (a first run, or one replacing them all), this run's records.csv is the
             # cumulative one: written once.
             this_run = [writer(CsvSink(run_csv, RECORD_SCHEMA))] if written else []

@@ -58,33 +58,31 @@ def load_run(run_dir: Path) -> RunFiles:
 
 
 def _records(path: Path) -> pd.DataFrame:
+    return _csv_columns(path, RECORD_COLUMNS)
+
+
+def _duplicates(path: Path) -> pd.DataFrame:
+    """The columns the report groups copies by: a large run folds hundreds of thousands."""
+    return _csv_columns(path, {"canonical_record_id": str, "canonical_source_path": str, "similarity": float})
+
+
+def _csv_columns(path: Path, columns: dict[str, type]) -> pd.DataFrame:
+    """Some columns of a CSV written here, of the given types, the text restored; none if it is missing."""
     if not path.exists():
-        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in RECORD_COLUMNS.items()})
+        return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in columns.items()})
     # Arrow's reader converts only these columns (pandas' parses every answer into a string first): at a
     # million records, seconds instead of a quarter of a minute.
     table = pa_csv.read_csv(
         path, parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=pa_csv.ConvertOptions(include_columns=list(RECORD_COLUMNS), strings_can_be_null=False,
-                                              column_types=dict.fromkeys(RECORD_COLUMNS, pa.string())),
+        convert_options=pa_csv.ConvertOptions(include_columns=list(columns), strings_can_be_null=False,
+                                              column_types=dict.fromkeys(columns, pa.string())),
     )
-    records = pa.table([_restored(table.column(name)) if kind is str else table.column(name)
-                        for name, kind in RECORD_COLUMNS.items()], names=list(RECORD_COLUMNS)).to_pandas()
-    for name, kind in RECORD_COLUMNS.items():
+    frame = pa.table([_restored(table.column(name)) if kind is str else table.column(name)
+                      for name, kind in columns.items()], names=list(columns)).to_pandas()
+    for name, kind in columns.items():
         if kind is not str:
-            records[name] = records[name].astype(kind)
-    return records
-
-
-def _duplicates(path: Path) -> pd.DataFrame:
-    """The columns the report groups copies by, read by Arrow: a large run folds hundreds of thousands."""
-    columns = {"canonical_record_id": pa.string(), "canonical_source_path": pa.string(), "similarity": pa.float64()}
-    if not path.exists():
-        return pd.DataFrame({name: pd.Series(dtype=kind.to_pandas_dtype()) for name, kind in columns.items()})
-    table = pa_csv.read_csv(path, parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-                            convert_options=pa_csv.ConvertOptions(include_columns=list(columns), column_types=columns,
-                                                                  strings_can_be_null=False))
-    return pa.table([_restored(table.column(name)) if kind == pa.string() else table.column(name)
-                     for name, kind in columns.items()], names=list(columns)).to_pandas()
+            frame[name] = frame[name].astype(kind)
+    return frame
 
 
 def _restored(cells: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -490,11 +490,12 @@ class Run:
             parquet, csv, *jsonl = self._cumulative_records()
             earlier = self._at_run_start("records.parquet")
             # The CSV first: closed last, it is published after the Parquet file its index is written with.
-            csv_writer = writer(CsvSink(csv, RECORD_SCHEMA, index_with=parquet))
+            csv_sink = CsvSink(csv, RECORD_SCHEMA, index_with=parquet)
+            csv_writer = writer(csv_sink)
             cumulative = [writer(ParquetSink(parquet, RECORD_SCHEMA)), csv_writer,
                           *(writer(JsonlSink(path)) for path in jsonl)]
             if earlier.exists():
-                csv_writer[0].open_earlier(self._at_run_start("records.csv"), earlier)
+                csv_sink.open_earlier(self._at_run_start("records.csv"), earlier)
             row = 0  # of the earlier records, whose unchanged rows the CSV copies
             for table in read_parquet_batches(earlier, WRITE_BATCH_ROWS):
                 earlier_rows = np.arange(row, row + table.num_rows)

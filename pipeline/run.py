@@ -38,7 +38,7 @@ from pipeline.executors import make_executor
 from pipeline.outputs import DUPLICATE_SCHEMA, ERROR_SCHEMA, RECORD_SCHEMA, REMOVED_SCHEMA
 from pipeline.readers import content_hash, discover, input_of, source_name, unreadable
 from pipeline.records.build import RecordBuilder
-from pipeline.records.extract import load_taxonomy
+from pipeline.records.extract import load_tables, load_taxonomy
 from pipeline.report import write_report
 from pipeline.stages import Batch, BatchResult, StageContext, build_batch, count_template_lines, process_batch
 from pipeline.writers.atomic import publish_same_file, remove_stale_temporaries, same_file, write_text
@@ -284,6 +284,8 @@ class Run:
         run_dir = self.out_dir / "runs" / context.run_id
         signatures = SignatureSpool(self.out_dir / f".signatures-{context.run_id}")
         slowest: list[tuple[float, str]] = []
+        if context.spool is not None:  # the records pass follows, in workers forked after the fold
+            executor.preload(load_tables)
         with ExitStack() as stack:
             # Without a spool the workers build every record now; with one, build_batch builds those of
             # the canonicals after the fold (see _build_records).

@@ -1,6 +1,7 @@
 """Scale-out: the process pool and a Dask cluster give the same outputs as one local process."""
 
 import json
+import os
 import re
 import shutil
 
@@ -102,3 +103,35 @@ def test_a_context_that_has_cleaned_pages_still_travels_to_workers():
     expected = process_batch(files, context).records
     travelled = pickle.loads(pickle.dumps(context))
     assert process_batch(files, travelled).records == expected
+
+
+_LOADED: dict[str, int] = {}
+
+
+def _load_table() -> None:
+    _LOADED["table"] = os.getpid()
+
+
+def _failing_load() -> None:
+    raise OSError("no such table")
+
+
+def _table_of_worker(batch) -> tuple[int | None, int]:
+    return _LOADED.get("table"), os.getpid()
+
+
+def test_workers_forked_after_a_preload_share_what_it_loaded():
+    """The records pass's tables are loaded once, in the run's process, while the cleaning pass runs."""
+    from pipeline.executors.local import LocalExecutor
+
+    executor = LocalExecutor(2)
+    try:
+        executor.preload(_load_table)
+        loaded_by, worker = next(executor.map(_table_of_worker, [[]]))
+        assert loaded_by == os.getpid() != worker  # loaded here, seen there
+        executor.close()
+        executor.preload(_failing_load)  # left to the workers, which would report it
+        assert list(executor.map(_table_of_worker, [[], []]))
+    finally:
+        executor.close()
+        _LOADED.clear()

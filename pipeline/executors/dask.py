@@ -66,6 +66,9 @@ class DaskExecutor:
         members = np.fromiter(chain.from_iterable(found), np.int64)
         return [(members, np.fromiter(map(len, found), np.int64, len(found)))]
 
+    def preload(self, load: Callable[[], object]) -> None:
+        """Nothing loaded here reaches the cluster's workers, which load what they need themselves."""
+
     def release_workers(self) -> None:
         """The cluster's workers stay: the banding shuffle runs on them."""
 

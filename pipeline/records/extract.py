@@ -124,6 +124,13 @@ def organisation_finder() -> AhoCorasick:
     return AhoCorasick(gazetteer()["organisations"])
 
 
+def load_tables() -> None:
+    """Loads the tables the finders look words up in, which they would load at their first use."""
+    known_single_characters()  # and the IDF table it is made of
+    place_names()
+    organisation_finder()
+
+
 def word_counts(text: str) -> Counter[str]:
     """The segmenter's words with their counts, in order of first occurrence."""
     return Counter(rjieba.cut(text))

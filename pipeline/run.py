@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 from pipeline.clean import load_rules
 from pipeline.clean.templates import TemplateCounter
 from pipeline.config import Config, ConfigError
-from pipeline.dedup.fold import FoldResult, Signatures, SignatureSpool, band_keys, band_layout, fold
+from pipeline.dedup.fold import FoldResult, Signatures, SignatureSpool, band_keys, band_layout, fold, sign_again
 from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import InputFingerprints, StateStore
 from pipeline.executors import make_executor
@@ -148,7 +148,8 @@ class Run:
         try:
             if dedup is not None:
                 store.check_settings(Signer(dedup.ngram, dedup.num_perm, dedup.seed).settings()
-                                     | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)})
+                                     | {"threshold": str(dedup.threshold), "simplified": str(dedup.simplified)},
+                                     lambda: self._sign_again(store, dedup))
             run_id = new_run_id(store)
             takes_over = run_id == store.unfinished_run()
             if not takes_over:
@@ -195,6 +196,13 @@ class Run:
                 shutil.rmtree(self.out_dir / f".spool-{run_id}", ignore_errors=True)
                 shutil.rmtree(self.out_dir / f".signatures-{run_id}", ignore_errors=True)
         return summary
+
+    def _sign_again(self, store: StateStore, dedup) -> None:
+        started = time.perf_counter()
+        # the records as they were when the store was last committed: a killed run may have replaced them
+        count = sign_again(store, self._at_run_start("records.parquet"), dedup)
+        log.warning("state store signed again by this version's hash scheme: %d canonical record(s) in %.1f s",
+                 count, time.perf_counter() - started)
 
     def _stage(self, name: str, summary: RunSummary) -> None:
         """Starts timing a stage (the previous one ends) and tells an observer, e.g. the benchmark."""

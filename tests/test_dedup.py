@@ -1,7 +1,10 @@
 """Near-duplicate folding on the spun dev set, on the samples, and across two runs."""
 
 import shutil
+import sqlite3
+from contextlib import closing
 
+import numpy as np
 import pandas as pd
 
 from pipeline.dedup.fold import DedupSettings
@@ -24,7 +27,9 @@ def test_same_topic_samples_are_never_folded(sample_run):
     assert len(read_records(out)) == 5
 
 
-def test_copies_in_a_second_run_fold_into_the_first_runs_records(tmp_path):
+def _first_run_of_the_originals(tmp_path):
+    """A spun corpus whose originals (one per article) a first run has processed: (truth, its folder of
+    originals, the run's output folder, the first run's record id by source path)."""
     corpus = tmp_path / "corpus"
     truth = write_corpus(corpus, seed=3)
     originals = tmp_path / "in"
@@ -37,26 +42,85 @@ def test_copies_in_a_second_run_fold_into_the_first_runs_records(tmp_path):
     first = read_records(out)
     first_ids = dict(zip(first["source_path"], first["record_id"]))
     assert len(first) == len(first_ids) == sum(1 for n in truth if n.endswith("_c00.txt"))
+    return truth, originals, out, first_ids
 
-    for name in truth:
-        if not name.endswith("_c00.txt"):
-            shutil.copy(corpus / name, originals / name)
-    result = run_cli("run", originals, "--out", out, "--workers", "1")
-    assert "0 new record(s)" in result.stderr, result.stderr
+
+def _add_the_copies(truth, originals) -> list[str]:
+    copies = [name for name in truth if not name.endswith("_c00.txt")]
+    for name in copies:
+        shutil.copy(originals.parent / "corpus" / name, originals / name)
+    return copies
+
+
+def test_copies_in_a_second_run_fold_into_the_first_runs_records(tmp_path):
+    truth, originals, out, first_ids = _first_run_of_the_originals(tmp_path)
+    copies = _add_the_copies(truth, originals)
+    run_cli("run", originals, "--out", out, "--workers", "1")
     second = read_records(out)
-    assert dict(zip(second["source_path"], second["record_id"])) == first_ids
+    assert dict(zip(second["source_path"], second["record_id"])).items() >= first_ids.items()
     duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
-    copies = [n for n in truth if not n.endswith("_c00.txt")]
-    assert sorted(duplicates["source_path"]) == sorted(copies)
-    for _, row in duplicates.iterrows():
-        canonical = row["canonical_source_path"]
-        assert truth[canonical] == truth[row["source_path"]]
-        assert canonical.endswith("_c00.txt") and row["canonical_record_id"] == first_ids[canonical]
-    assert second["dup_count"].astype(int).sum() == len(copies)
+    _assert_copies_fold_into_their_first_records(copies, duplicates, second, truth, first_ids)
+    assert second["dup_count"].astype(int).sum() == len(duplicates)
     # the first run's records, written again, now name the copies folded into them
     named = duplicates.groupby("canonical_record_id")["source_path"].apply(lambda paths: ";".join(sorted(paths)))
     assert dict(zip(second["record_id"], second["duplicate_sources"])) == {
         record_id: named.get(record_id, "") for record_id in second["record_id"]}
+
+
+def _assert_copies_fold_into_their_first_records(copies, duplicates, records, truth, first_ids) -> None:
+    """Every copy folds into its article's record of the first run, but for one whose signature agrees
+    with that record's in too few values to be checked a copy: 64 values estimate a 3-gram Jaccard of 0.4
+    within about ±0.12, so now and then a spun copy passes by (recall 0.99-1.00 on the spun corpora)."""
+    from pipeline.dedup.fold import min_equal_values
+    from pipeline.dedup.signature import Signer, normalize_body
+
+    for copy, canonical, record_id in zip(duplicates["source_path"], duplicates["canonical_source_path"],
+                                          duplicates["canonical_record_id"]):
+        assert canonical.endswith("_c00.txt") and truth[canonical] == truth[copy] and first_ids[canonical] == record_id
+    missed = sorted(set(copies) - set(duplicates["source_path"]))
+    assert len(missed) <= 1, missed
+    answers, settings = dict(zip(records["source_path"], records["answer"])), DedupSettings()
+    for copy in missed:
+        own, first = Signer().signatures([normalize_body(answers[copy]), normalize_body(answers[copy[:-7] + "c00.txt"])])
+        assert np.count_nonzero(own == first) < min_equal_values(settings, settings.num_perm)
+
+
+def _as_signed_by_an_earlier_version(state) -> None:
+    """A store as an earlier hash scheme left it: another scheme's name, other signatures and band rows."""
+    with closing(sqlite3.connect(state)) as db, db:
+        db.execute("UPDATE settings SET value = 'poly-splitmix64+multiply-shift/v1' WHERE key = 'hash_scheme'")
+        db.execute("UPDATE canonical SET signature = randomblob(length(signature))")
+        db.execute("DELETE FROM band")
+        db.execute("INSERT INTO band SELECT abs(random()) % 1000, id FROM canonical")
+
+
+def _signed_state(state) -> tuple[dict, set, dict]:
+    with closing(sqlite3.connect(state)) as db:
+        return (dict(db.execute("SELECT record_id, signature FROM canonical")),
+                set(db.execute("SELECT key, record_id FROM band JOIN canonical ON canonical = id")),
+                dict(db.execute("SELECT key, value FROM settings")))
+
+
+def test_a_store_signed_by_an_earlier_hash_scheme_is_signed_again_from_the_records_and_still_folds_copies(tmp_path):
+    truth, originals, out, first_ids = _first_run_of_the_originals(tmp_path)
+    signed = _signed_state(out / "state.sqlite")
+
+    _as_signed_by_an_earlier_version(out / "state.sqlite")
+    (out / "records.parquet").rename(tmp_path / "records.parquet")
+    result = run_cli("run", originals, "--out", out, "--workers", "1", check=False)
+    assert result.returncode == 2 and "earlier version" in result.stderr and "delete the store" in result.stderr
+    assert _signed_state(out / "state.sqlite")[2]["hash_scheme"].endswith("/v1")  # left as it was
+    (tmp_path / "records.parquet").rename(out / "records.parquet")
+
+    copies = _add_the_copies(truth, originals)
+    result = run_cli("run", originals, "--out", out, "--workers", "1")
+    assert f"signed again by this version's hash scheme: {len(first_ids)} canonical record(s)" in result.stderr
+    duplicates = pd.read_csv(out / "duplicates.csv", encoding="utf-8-sig", keep_default_na=False)
+    _assert_copies_fold_into_their_first_records(copies, duplicates, read_records(out), truth, first_ids)
+    # the first run's canonicals have the signatures and band rows a store of this version gave them
+    signatures, band_rows, settings = _signed_state(out / "state.sqlite")
+    assert {record_id: signatures[record_id] for record_id in signed[0]} == signed[0]
+    assert {row for row in band_rows if row[1] in signed[0]} == signed[1] and settings == signed[2]
 
 
 def test_other_dedup_settings_stop_with_a_clear_message(tmp_path, sample_run):
@@ -70,18 +134,53 @@ def test_other_dedup_settings_stop_with_a_clear_message(tmp_path, sample_run):
 
 
 def test_signatures_and_band_keys_are_pinned():
-    """State stores persist signatures and band keys: a faster implementation must give the same values."""
+    """State stores persist signatures and band keys: a faster implementation must give the same values
+    (or a new HASH_SCHEME, whose stores are signed again from the records)."""
     from pipeline.dedup.fold import band_keys, band_layout
-    from pipeline.dedup.signature import Signer, exact_key, normalize_body
+    from pipeline.dedup.signature import HASH_SCHEME, Signer, exact_key, normalize_body
 
     settings = DedupSettings()
     normalized = normalize_body("网贷逾期后，催收人员上门是否合法？\n《民法典》第1032条规定……　自然人享有隐私权。ＡＰＰ催收１２次。")
     assert normalized == "网贷逾期后催收人员上门是否合法民法典第0000条规定自然人享有隐私权app催收00次"
     assert exact_key(normalized) == "5da5076474c3294c"
     signature = Signer(settings.ngram, settings.num_perm, settings.seed).signature(normalized)
-    assert signature[:8].tolist() == [45799341, 52628770, 20069836, 157755721, 170735518, 24160514, 119747289, 373579798]
-    assert band_keys(signature, *band_layout(settings))[:6] == [1858257765, 191794349, -1486991074, -1347194410,
-                                                                832755184, -655952975]
+    assert HASH_SCHEME == "poly-splitmix64-32+multiply-add-32/v2"
+    assert signature[:8].tolist() == [95824827, 11223487, 132898419, 122792630, 9899410, 332643853, 152671014, 68003209]
+    assert band_keys(signature, *band_layout(settings))[:6] == [-2003175749, -1066959155, -1683194669, 640445434,
+                                                                1525817806, 1347585902]
+
+
+def test_batched_signatures_are_the_minimum_of_each_permutation_over_each_texts_own_shingles():
+    """The array version against the definition, shingle by shingle in Python integers, for texts of every
+    length signed together: no shingle may span two texts, and a text shorter than an n-gram is one shingle."""
+    from pipeline.dedup.signature import SHINGLES_PER_STEP, Signer
+
+    def splitmix64(x: int) -> int:
+        mask = 2**64 - 1
+        x = (x + 0x9E3779B97F4A7C15) & mask
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    def definition(signer: Signer, text: str) -> list[int]:
+        text = text.ljust(signer.ngram, "\0")
+        hashes = []
+        for start in range(len(text) - signer.ngram + 1):
+            value = 0
+            for ch in text[start:start + signer.ngram]:
+                value = (value * 0x100000001B3 + ord(ch)) % 2**64
+            hashes.append(splitmix64(value) >> 32)
+        return [min((int(a) * x + int(b)) % 2**32 for x in hashes) for a, b in zip(signer._a.ravel(), signer._b.ravel())]
+
+    texts = ["", "a", "网贷", "网贷逾", "自然人享有隐私权app催收00次", "网贷逾期" * 40, "𠀀𠀁中文" * 3]
+    long = "民法典" * (SHINGLES_PER_STEP // 2)  # alone more than a step's shingles
+    for signer in (Signer(), Signer(ngram=2, num_perm=16, seed=7)):
+        together = signer.signatures(texts + [long] + texts)
+        assert together.shape == (2 * len(texts) + 1, signer.num_perm) and together.dtype == np.uint32
+        for text, row in zip(texts + [long] + texts, together):
+            assert row.tolist() == (definition(signer, text) if text is not long else signer.signature(long).tolist())
+        assert signer.signature(long).tolist() == signer.signatures(["x", long])[1].tolist()
+    assert Signer().signatures([]).shape == (0, 64)
 
 
 def test_fold_joins_exactly_the_verified_candidate_pairs():

@@ -13,7 +13,6 @@ source path.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,10 +22,11 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline.derived import kept_on_disk
-from pipeline.dedup.signature import Signer, exact_key, normalize_body
-from pipeline.dedup.store import Canonical, StateStore
+from pipeline.dedup.signature import Signer, exact_key, normalize_body, splitmix64
+from pipeline.dedup.store import Canonical, SettingsMismatch, StateStore
 
 # Beyond this many members a bucket is checked against its first members only: a bucket that large
 # is a pile of near-identical pages, and each member needs one match to join the cluster.
@@ -148,39 +148,55 @@ def band_layout(settings: DedupSettings) -> tuple[int, int]:
 
 
 def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
-    data, width = signature.tobytes(), rows * signature.itemsize
-    keys = []
-    for band, keyed in enumerate(_band_hashers(bands)):
-        hasher = keyed.copy()
-        hasher.update(data[band * width:(band + 1) * width])
-        keys.append(int.from_bytes(hasher.digest(), "little", signed=True))
-    return keys
+    return band_key_matrix(signature[None, :], bands, rows)[0].tolist()
 
 
-@lru_cache(maxsize=8)
-def _band_hashers(bands: int) -> tuple:
-    """A blake2b keyed with the band number, per band: copying one costs half of keying a new one.
-    32-bit keys keep the persisted index small; a rare collision only adds a candidate to verify."""
-    return tuple(hashlib.blake2b(digest_size=4, key=band.to_bytes(2, "little")) for band in range(bands))
+def band_key_matrix(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """The band keys of each signature (a row each): a band's rows of values hashed with the band's
+    number, by splitmix64 steps. 32-bit keys keep the persisted index small; a rare collision only adds
+    a candidate to verify."""
+    values = signatures[:, :bands * rows].reshape(len(signatures), bands, rows).astype(np.uint64)
+    keys = np.arange(1, bands + 1, dtype=np.uint64)[None, :] * np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        for row in range(rows):
+            keys = splitmix64(keys ^ values[:, :, row])
+    return (keys >> np.uint64(32)).astype(np.uint32).view(np.int32)
 
 
 def sign(items: list[Item], settings: DedupSettings, layout: tuple[int, int]) -> Signatures:
     """Signatures and band keys of the items; layout is band_layout(settings)."""
-    signer = Signer(settings.ngram, settings.num_perm, settings.seed)
-    bands, rows = layout
-    signatures, exact, keys = [], [], []
-    for item in items:
-        normalized = normalize_body(item.answer, settings.simplified)
-        signature = signer.signature(normalized)
-        signatures.append(signature)
-        exact.append(int(exact_key(normalized), 16))
-        keys.append(band_keys(signature, bands, rows))
+    normalized = [normalize_body(item.answer, settings.simplified) for item in items]
+    matrix = Signer(settings.ngram, settings.num_perm, settings.seed).signatures(normalized)
     return Signatures(
         [i.record_id for i in items], [i.source_path for i in items],
         np.array([i.part for i in items], np.int32), np.array([i.char_count for i in items], np.int64),
-        np.array(exact, np.uint64), np.array(signatures, np.uint32).reshape(len(items), settings.num_perm),
-        np.array(keys, np.int32).reshape(len(items), bands),
+        np.array([int(exact_key(text), 16) for text in normalized], np.uint64), matrix,
+        band_key_matrix(matrix, *layout),
     )
+
+
+def sign_again(store: StateStore, records: Path, settings: DedupSettings) -> int:
+    """Signs the store's canonicals again, from their records' answers in records (the cumulative
+    records.parquet), after a change of hash scheme: the store keeps what earlier runs saw through an
+    upgrade. Returns how many were signed; stops the run, the store unchanged, if a record is missing."""
+    ids = store.canonical_ids()
+    signer, layout = Signer(settings.ngram, settings.num_perm, settings.seed), band_layout(settings)
+
+    def signed() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        left = dict(ids)
+        batches = pq.ParquetFile(records).iter_batches(4096, columns=["record_id", "answer"]) if records.exists() else ()
+        for batch in batches:
+            found = [(left.pop(record_id), answer) for record_id, answer in
+                     zip(batch.column("record_id").to_pylist(), batch.column("answer").to_pylist()) if record_id in left]
+            if found:
+                matrix = signer.signatures([normalize_body(answer, settings.simplified) for _, answer in found])
+                yield np.array([cid for cid, _ in found], np.int64), matrix, band_key_matrix(matrix, *layout)
+        if left:
+            raise SettingsMismatch(
+                f"the state store {store.path} was signed by an earlier version of this tool, and {len(left):,} of its "
+                f"{len(ids):,} canonical records are not in {records} to be signed again; delete the store to start over")
+
+    return store.replace_signatures(signed(), {"hash_scheme": signer.settings()["hash_scheme"]})
 
 
 Buckets = tuple[np.ndarray, np.ndarray]  # (members of every bucket one after the other, bucket sizes)

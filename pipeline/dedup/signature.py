@@ -1,8 +1,8 @@
 """Vectorized MinHash signatures over character n-grams of the normalized clean body.
 
-Shingles are hashed with numpy (a polynomial rolling hash finished by splitmix64) and permuted
-with multiply-shift hashing, all as array operations: no per-shingle Python loop. The values are
-those datasketch's MinHash would hold as `hashvalues` for the same hash functions.
+Shingles are hashed with numpy (a polynomial rolling hash finished by splitmix64, cut to 32 bits) and
+permuted with multiply-add hashing modulo 2^32, all as array operations over a batch of texts at once:
+no per-shingle Python loop, and no per-text round of small array operations either.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pipeline.derived import kept_on_disk
 from pipeline.textnorm import char_class, to_simplified
 
 NORMALIZER_VERSION = 1
-HASH_SCHEME = "poly-splitmix64+multiply-shift/v1"
+HASH_SCHEME = "poly-splitmix64-32+multiply-add-32/v2"
 _DROP_RE = re.compile(r"[\W_]+", re.UNICODE)
 _DIGIT_RE = re.compile(r"\d")
 _POLY = np.uint64(0x100000001B3)
@@ -61,11 +61,16 @@ def exact_key(normalized: str) -> str:
     return hashlib.sha1(normalized.encode("utf-8")).hexdigest()[:16]
 
 
-def _splitmix64(x: np.ndarray) -> np.ndarray:
+def splitmix64(x: np.ndarray) -> np.ndarray:
     x = x + np.uint64(0x9E3779B97F4A7C15)
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
+
+
+# Shingles permuted per step of a batch: 64 permutations of 8,192 shingles are 2 MB, which the
+# processor's cache holds while they are added to and reduced.
+SHINGLES_PER_STEP = 8192
 
 
 @dataclass(frozen=True)
@@ -76,28 +81,51 @@ class Signer:
 
     def __post_init__(self):
         rng = np.random.default_rng(self.seed)
-        object.__setattr__(self, "_a", rng.integers(1, 2**63, self.num_perm, dtype=np.uint64) | np.uint64(1))
-        object.__setattr__(self, "_b", rng.integers(0, 2**63, self.num_perm, dtype=np.uint64))
+        object.__setattr__(self, "_a", (rng.integers(0, 2**32, (self.num_perm, 1), dtype=np.uint64) | np.uint64(1)).astype(np.uint32))
+        object.__setattr__(self, "_b", rng.integers(0, 2**32, (self.num_perm, 1), dtype=np.uint64).astype(np.uint32))
 
-    def shingle_hashes(self, normalized: str) -> np.ndarray:
-        codes = np.frombuffer(normalized.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        n = min(self.ngram, len(codes))
-        if n == 0:
-            return np.zeros(1, dtype=np.uint64)
-        count = len(codes) - n + 1
-        h = np.zeros(count, dtype=np.uint64)
+    def shingle_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The 32-bit hashes of every text's shingles one after the other, and where each text's begin.
+
+        A text shorter than the n-gram (or empty) is padded with NULs, which no normalized text holds,
+        to one shingle."""
+        n = self.ngram
+        padded = [text if len(text) >= n else text + "\0" * (n - len(text)) for text in texts]
+        lengths = np.fromiter(map(len, padded), np.int64, len(padded))
+        codes = np.frombuffer("".join(padded).encode("utf-32-le"), np.uint32).astype(np.uint64)
+        windows = len(codes) - n + 1  # also those across two texts, dropped below
+        hashes = np.zeros(windows, np.uint64)
         with np.errstate(over="ignore"):
             for k in range(n):
-                h = h * _POLY + codes[k:k + count]
-            return _splitmix64(h)  # a repeated shingle changes no minimum: no need to make them unique
+                hashes = hashes * _POLY + codes[k:k + windows]
+        counts = lengths - (n - 1)
+        firsts = np.cumsum(counts) - counts
+        # a text's shingles start where its codes do: skip the n - 1 windows across each boundary
+        kept = np.arange(counts.sum()) + np.repeat(np.cumsum(lengths) - lengths - firsts, counts)
+        return (splitmix64(hashes[kept]) >> np.uint64(32)).astype(np.uint32), firsts
+
+    def signatures(self, texts: list[str]) -> np.ndarray:
+        """num_perm 32-bit minimum hash values per text, one row each."""
+        if not texts:
+            return np.zeros((0, self.num_perm), np.uint32)
+        hashes, firsts = self.shingle_hashes(texts)
+        ends = np.append(firsts[1:], len(hashes))
+        found = np.empty((self.num_perm, len(texts)), np.uint32)
+        # one buffer for every step: a new array would take its pages from the system afresh
+        permuted = np.empty(self.num_perm * max(SHINGLES_PER_STEP, int(np.max(ends - firsts, initial=0))), np.uint32)
+        start = 0
+        while start < len(texts):
+            stop = max(start + 1, int(np.searchsorted(ends, firsts[start] + SHINGLES_PER_STEP, side="right")))
+            low, high = firsts[start], ends[stop - 1]
+            step = permuted[:self.num_perm * (high - low)].reshape(self.num_perm, high - low)
+            np.multiply(self._a, hashes[low:high], out=step)  # arithmetic modulo 2^32: it wraps, silently
+            step += self._b
+            found[:, start:stop] = np.minimum.reduceat(step, firsts[start:stop] - low, axis=1)
+            start = stop
+        return np.ascontiguousarray(found.T)
 
     def signature(self, normalized: str) -> np.ndarray:
-        """num_perm 32-bit minimum hash values."""
-        # In place, and the shift after the minimum (it keeps order): a page's products are a few hundred
-        # KB, which every new array would take from the system afresh. Array arithmetic wraps silently.
-        permuted = np.multiply.outer(self._a, self.shingle_hashes(normalized))
-        permuted += self._b[:, None]
-        return (permuted.min(axis=1) >> np.uint64(32)).astype(np.uint32)
+        return self.signatures([normalized])[0]
 
     def settings(self) -> dict[str, str]:
         return {

@@ -109,19 +109,43 @@ class StateStore:
     def close(self) -> None:
         self.db.close()
 
-    def check_settings(self, settings: dict[str, str]) -> None:
+    def check_settings(self, settings: dict[str, str], sign_again: Callable[[], None] | None = None) -> None:
+        """Stores the settings in a new store; in one built with others, stops the run, unless only the hash
+        scheme differs (this version signs documents otherwise): then sign_again signs the canonicals again."""
         stored = dict(self.db.execute("SELECT key, value FROM settings"))
         if not stored:
             with self.transaction():  # all or none: a run killed between two rows left a store no run accepted
                 self.db.executemany("INSERT INTO settings VALUES (?, ?)", sorted(settings.items()))
             return
         differing = {k: (stored.get(k), v) for k, v in settings.items() if stored.get(k) != v}
+        if set(differing) == {"hash_scheme"} and sign_again is not None:
+            sign_again()
+            return
         if differing:
             detail = ", ".join(f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in sorted(differing.items()))
             raise SettingsMismatch(
                 f"the state store {self.path} was built with other dedup settings ({detail}); "
                 "use the same settings, another --out/--state, or delete the store to start over"
             )
+
+    def canonical_ids(self) -> dict[str, int]:
+        """Every canonical's id, by record id."""
+        return dict(self.db.execute("SELECT record_id, id FROM canonical"))
+
+    def replace_signatures(self, signed: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                           settings: dict[str, str]) -> int:
+        """Every canonical signed again: (ids, signatures, band keys) a batch at a time, then the settings they
+        were made with, in one transaction (an error from signed leaves the store as it was)."""
+        count = 0
+        with self.transaction():
+            self.db.execute("DELETE FROM band")
+            for ids, matrix, keys in signed:
+                blobs = (signature.astype("<u4").tobytes() for signature in matrix)
+                self.db.executemany("UPDATE canonical SET signature = ? WHERE id = ?", zip(blobs, ids.tolist()))
+                self.add_bands(ids, keys)
+                count += len(ids)
+            self.db.executemany("INSERT OR REPLACE INTO settings VALUES (?, ?)", sorted(settings.items()))
+        return count
 
     def by_exact_key(self, keys: list[str]) -> dict[str, Canonical]:
         return self._canonicals_by("exact_key", keys)

@@ -8,7 +8,7 @@ import pytest
 from datasketch import MinHash
 
 from pipeline.clean import clean_page, load_rules
-from pipeline.dedup.fold import DedupSettings, band_keys, band_layout
+from pipeline.dedup.fold import DedupSettings, band_key_matrix, band_layout
 from pipeline.dedup.signature import Signer, normalize_body
 from pipeline.dedup.store import StateStore
 from pipeline.model import Page
@@ -49,7 +49,7 @@ def test_signature_speed_and_index_size(tmp_path):
     settings = DedupSettings()
     signer = Signer(settings.ngram, settings.num_perm, settings.seed)
     docs = [normalize_body(d.body) for d in generate(seed=0)]
-    fast = _rate(signer.signature, docs, repeat=3)
+    fast = _rate(signer.signatures, [docs], repeat=3) * len(docs)  # a batch at a time, as the pipeline signs
 
     def per_shingle(text):
         m = MinHash(num_perm=settings.num_perm, seed=settings.seed)
@@ -63,12 +63,9 @@ def test_signature_speed_and_index_size(tmp_path):
     bands, rows = band_layout(settings)
     count = 20_000
     rng = np.random.default_rng(0)
-    batch, keys = [], []
-    for i in range(count):
-        signature = rng.integers(0, 2**32, settings.num_perm, dtype=np.uint64).astype(np.uint32)
-        batch.append((f"{i:016x}", f"dump_{i:07d}.txt", 0, "run", 1000, f"{i:016x}", signature))
-        keys.append(band_keys(signature, bands, rows))
-    store.add_bands(store.add_canonicals(batch), np.array(keys, np.int32))
+    matrix = rng.integers(0, 2**32, (count, settings.num_perm), dtype=np.uint64).astype(np.uint32)
+    batch = [(f"{i:016x}", f"dump_{i:07d}.txt", 0, "run", 1000, f"{i:016x}", signature) for i, signature in enumerate(matrix)]
+    store.add_bands(store.add_canonicals(batch), band_key_matrix(matrix, bands, rows))
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.db.execute("VACUUM")
     store.close()

@@ -200,9 +200,11 @@ class Run:
     def _sign_again(self, store: StateStore, dedup) -> None:
         started = time.perf_counter()
         # the records as they were when the store was last committed: a killed run may have replaced them
-        count = sign_again(store, self._at_run_start("records.parquet"), dedup)
+        # (its snapshot is kept), and a run killed after its commit may have left an older snapshot behind
+        records = self._at_run_start("records.parquet") if store.unfinished_run() else self.out_dir / "records.parquet"
+        count = sign_again(store, records, dedup)
         log.warning("state store signed again by this version's hash scheme: %d canonical record(s) in %.1f s",
-                 count, time.perf_counter() - started)
+                    count, time.perf_counter() - started)
 
     def _stage(self, name: str, summary: RunSummary) -> None:
         """Starts timing a stage (the previous one ends) and tells an observer, e.g. the benchmark."""

@@ -6,6 +6,7 @@ from contextlib import closing
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline.dedup.fold import DedupSettings
 from tests.conftest import RAW, read_records, run_cli
@@ -106,11 +107,16 @@ def test_a_store_signed_by_an_earlier_hash_scheme_is_signed_again_from_the_recor
     signed = _signed_state(out / "state.sqlite")
 
     _as_signed_by_an_earlier_version(out / "state.sqlite")
+    earlier = _signed_state(out / "state.sqlite")
     (out / "records.parquet").rename(tmp_path / "records.parquet")
+    pq.write_table(pq.read_table(tmp_path / "records.parquet").slice(1), out / "records.parquet")  # one record lost
     result = run_cli("run", originals, "--out", out, "--workers", "1", check=False)
-    assert result.returncode == 2 and "earlier version" in result.stderr and "delete the store" in result.stderr
-    assert _signed_state(out / "state.sqlite")[2]["hash_scheme"].endswith("/v1")  # left as it was
-    (tmp_path / "records.parquet").rename(out / "records.parquet")
+    assert result.returncode == 2 and "1 of its 40 canonical records" in result.stderr and "delete the store" in result.stderr
+    assert _signed_state(out / "state.sqlite") == earlier  # left as it was, though the others were signed first
+    # a run killed after its commit leaves its start's snapshot behind: the store matches the records now
+    (out / ".run-start").mkdir()
+    (out / "records.parquet").replace(out / ".run-start" / "records.parquet")
+    (tmp_path / "records.parquet").replace(out / "records.parquet")
 
     copies = _add_the_copies(truth, originals)
     result = run_cli("run", originals, "--out", out, "--workers", "1")
@@ -150,10 +156,11 @@ def test_signatures_and_band_keys_are_pinned():
                                                                 1525817806, 1347585902]
 
 
-def test_batched_signatures_are_the_minimum_of_each_permutation_over_each_texts_own_shingles():
+def test_batched_signatures_are_the_minimum_of_each_permutation_over_each_texts_own_shingles(monkeypatch):
     """The array version against the definition, shingle by shingle in Python integers, for texts of every
     length signed together: no shingle may span two texts, and a text shorter than an n-gram is one shingle."""
-    from pipeline.dedup.signature import SHINGLES_PER_STEP, Signer
+    from pipeline.dedup import signature
+    from pipeline.dedup.signature import CHARACTERS_PER_GROUP, SHINGLES_PER_STEP, Signer
 
     def splitmix64(x: int) -> int:
         mask = 2**64 - 1
@@ -173,13 +180,13 @@ def test_batched_signatures_are_the_minimum_of_each_permutation_over_each_texts_
         return [min((int(a) * x + int(b)) % 2**32 for x in hashes) for a, b in zip(signer._a.ravel(), signer._b.ravel())]
 
     texts = ["", "a", "网贷", "网贷逾", "自然人享有隐私权app催收00次", "网贷逾期" * 40, "𠀀𠀁中文" * 3]
-    long = "民法典" * (SHINGLES_PER_STEP // 2)  # alone more than a step's shingles
-    for signer in (Signer(), Signer(ngram=2, num_perm=16, seed=7)):
-        together = signer.signatures(texts + [long] + texts)
-        assert together.shape == (2 * len(texts) + 1, signer.num_perm) and together.dtype == np.uint32
-        for text, row in zip(texts + [long] + texts, together):
-            assert row.tolist() == (definition(signer, text) if text is not long else signer.signature(long).tolist())
-        assert signer.signature(long).tolist() == signer.signatures(["x", long])[1].tolist()
+    for step, group in ((SHINGLES_PER_STEP, CHARACTERS_PER_GROUP), (1, 1), (5, 40), (7, 100), (64, 64)):
+        monkeypatch.setattr(signature, "SHINGLES_PER_STEP", step)
+        monkeypatch.setattr(signature, "CHARACTERS_PER_GROUP", group)
+        for signer in (Signer(), Signer(ngram=2, num_perm=16, seed=7), Signer(ngram=1, num_perm=8, seed=2)):
+            together = signer.signatures(texts + texts[::-1])
+            assert together.shape == (2 * len(texts), signer.num_perm) and together.dtype == np.uint32
+            assert [row.tolist() for row in together] == [definition(signer, text) for text in texts + texts[::-1]]
     assert Signer().signatures([]).shape == (0, 64)
 
 

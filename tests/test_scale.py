@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 import re
 import shutil
 
@@ -109,6 +110,7 @@ _LOADED: dict[str, int] = {}
 
 
 def _load_table() -> None:
+    time.sleep(0.3)  # longer than forking a pool: a fork that does not wait would miss the table
     _LOADED["table"] = os.getpid()
 
 

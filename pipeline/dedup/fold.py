@@ -14,6 +14,7 @@ source path.
 from __future__ import annotations
 
 import shutil
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -184,13 +185,15 @@ def sign_again(store: StateStore, records: Path, settings: DedupSettings) -> int
 
     def signed() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         left = dict(ids)
-        batches = pq.ParquetFile(records).iter_batches(4096, columns=["record_id", "answer"]) if records.exists() else ()
-        for batch in batches:
-            found = [(left.pop(record_id), answer) for record_id, answer in
-                     zip(batch.column("record_id").to_pylist(), batch.column("answer").to_pylist()) if record_id in left]
-            if found:
-                matrix = signer.signatures([normalize_body(answer, settings.simplified) for _, answer in found])
-                yield np.array([cid for cid, _ in found], np.int64), matrix, band_key_matrix(matrix, *layout)
+        with pq.ParquetFile(records) if records.exists() else nullcontext() as parquet:
+            batches = parquet.iter_batches(4096, columns=["record_id", "source_path", "answer"]) if parquet is not None else ()
+            for batch in batches:
+                keys = zip(batch.column("record_id").to_pylist(), batch.column("source_path").to_pylist())
+                found = [(left.pop(key), answer) for key, answer in zip(keys, batch.column("answer").to_pylist())
+                         if key in left]
+                if found:
+                    matrix = signer.signatures([normalize_body(answer, settings.simplified) for _, answer in found])
+                    yield np.array([cid for cid, _ in found], np.int64), matrix, band_key_matrix(matrix, *layout)
         if left:
             raise SettingsMismatch(
                 f"the state store {store.path} was signed by an earlier version of this tool, and {len(left):,} of its "

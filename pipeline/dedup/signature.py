@@ -68,9 +68,12 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-# Shingles permuted per step of a batch: 64 permutations of 8,192 shingles are 2 MB, which the
-# processor's cache holds while they are added to and reduced.
+# Shingles permuted per step: (at the default 64 permutations) 2 MB, which the processor's cache holds
+# while they are added to and reduced.
 SHINGLES_PER_STEP = 8192
+# Characters hashed at once: the hashing's arrays take about 40 bytes per character, and arrays of a
+# few MB are reused where larger ones would take fresh pages from the system at every call.
+CHARACTERS_PER_GROUP = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ class Signer:
         object.__setattr__(self, "_b", rng.integers(0, 2**32, (self.num_perm, 1), dtype=np.uint64).astype(np.uint32))
 
     def shingle_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The 32-bit hashes of every text's shingles one after the other, and where each text's begin.
+        """The 32-bit hashes of every text's shingles one after the other, and where each text's shingles begin.
 
         A text shorter than the n-gram (or empty) is padded with NULs, which no normalized text holds,
         to one shingle."""
@@ -108,6 +111,16 @@ class Signer:
         """num_perm 32-bit minimum hash values per text, one row each."""
         if not texts:
             return np.zeros((0, self.num_perm), np.uint32)
+        ends = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)))
+        groups, start = [], 0
+        while start < len(texts):  # texts of at most CHARACTERS_PER_GROUP characters together, or one longer
+            done = ends[start - 1] if start else 0
+            stop = max(start + 1, int(np.searchsorted(ends, done + CHARACTERS_PER_GROUP, side="right")))
+            groups.append(self._group_signatures(texts[start:stop]))
+            start = stop
+        return np.concatenate(groups) if len(groups) > 1 else groups[0]
+
+    def _group_signatures(self, texts: list[str]) -> np.ndarray:
         hashes, firsts = self.shingle_hashes(texts)
         ends = np.append(firsts[1:], len(hashes))
         found = np.empty((self.num_perm, len(texts)), np.uint32)
@@ -125,6 +138,7 @@ class Signer:
         return np.ascontiguousarray(found.T)
 
     def signature(self, normalized: str) -> np.ndarray:
+        """The signature of one text."""
         return self.signatures([normalized])[0]
 
     def settings(self) -> dict[str, str]:

@@ -128,9 +128,9 @@ class StateStore:
                 "use the same settings, another --out/--state, or delete the store to start over"
             )
 
-    def canonical_ids(self) -> dict[str, int]:
-        """Every canonical's id, by record id."""
-        return dict(self.db.execute("SELECT record_id, id FROM canonical"))
+    def canonical_ids(self) -> dict[tuple[str, str], int]:
+        """Every canonical's id, by record id and source path."""
+        return {(record_id, path): cid for cid, record_id, path in self.db.execute("SELECT id, record_id, source_path FROM canonical")}
 
     def replace_signatures(self, signed: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
                            settings: dict[str, str]) -> int:

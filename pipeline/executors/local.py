@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import multiprocessing
 import os
 import pickle
 import threading
@@ -57,7 +58,8 @@ class LocalExecutor:
         """Runs load here, in a thread, while the workers work: the pool forked next shares
         what it loaded (the records pass's tables: 0.1 s and 50 MB in each worker) instead of every worker
         loading it again. A load that fails is left to the workers, which report it."""
-        if self.workers == 1 or self._preloading is not None:
+        # only forked workers share this process's memory
+        if self.workers == 1 or self._preloading is not None or multiprocessing.get_start_method() != "fork":
             return
 
         def quietly() -> None:
@@ -112,6 +114,9 @@ class LocalExecutor:
         self.close()
 
     def close(self) -> None:
+        if self._preloading is not None:  # a failed run's, before a caller starts another
+            self._preloading.join()
+            self._preloading = None
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None

@@ -88,9 +88,7 @@ class LocalExecutor:
             yield pending.popleft().result()
 
     def _start_pool(self) -> ProcessPoolExecutor:
-        if self._preloading is not None:  # a fork amid the load would copy the locks it holds
-            self._preloading.join()
-            self._preloading = None
+        self._await_preload()  # a fork amid the load would copy the locks it holds
         pool = ProcessPoolExecutor(max_workers=self.workers, initializer=exit_with_parent, initargs=(os.getpid(),))
         # Forked workers share this process's memory until they write to it, and a garbage collection in a
         # worker writes to every object it visits: this process's objects (after the fold of a million
@@ -113,10 +111,13 @@ class LocalExecutor:
         fold and the writes, which run here."""
         self.close()
 
-    def close(self) -> None:
-        if self._preloading is not None:  # a failed run's, before a caller starts another
+    def _await_preload(self) -> None:
+        if self._preloading is not None:
             self._preloading.join()
             self._preloading = None
+
+    def close(self) -> None:
+        self._await_preload()  # a failed run's, before a caller starts another run
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None

@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 from pipeline.clean import load_rules
 from pipeline.clean.templates import TemplateCounter
 from pipeline.config import Config, ConfigError
-from pipeline.dedup.fold import FoldResult, Signatures, SignatureSpool, band_keys, band_layout, fold, sign_again
+from pipeline.dedup.fold import FoldResult, Signatures, SignatureSpool, band_key_matrix, band_layout, fold, sign_again
 from pipeline.dedup.signature import Signer
 from pipeline.dedup.store import InputFingerprints, StateStore
 from pipeline.executors import make_executor
@@ -179,7 +179,7 @@ class Run:
                 if dedup is not None:
                     if reprocessed:
                         bands, rows = context.band_layout
-                        store.forget_sources(sorted(reprocessed), lambda signature: band_keys(signature, bands, rows))
+                        store.forget_sources(sorted(reprocessed), lambda signatures: band_key_matrix(signatures, bands, rows))
                     folded = fold(signed, dedup, store, group=executor.band_buckets)
                 else:
                     folded = FoldResult.all_canonical(len(signed))

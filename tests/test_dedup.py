@@ -142,7 +142,7 @@ def test_other_dedup_settings_stop_with_a_clear_message(tmp_path, sample_run):
 def test_signatures_and_band_keys_are_pinned():
     """State stores persist signatures and band keys: a faster implementation must give the same values
     (or a new HASH_SCHEME, whose stores are signed again from the records)."""
-    from pipeline.dedup.fold import band_keys, band_layout
+    from pipeline.dedup.fold import band_key_matrix, band_layout
     from pipeline.dedup.signature import HASH_SCHEME, Signer, exact_key, normalize_body
 
     settings = DedupSettings()
@@ -152,8 +152,8 @@ def test_signatures_and_band_keys_are_pinned():
     signature = Signer(settings.ngram, settings.num_perm, settings.seed).signature(normalized)
     assert HASH_SCHEME == "poly-splitmix64-32+multiply-add-32/v2"
     assert signature[:8].tolist() == [95824827, 11223487, 132898419, 122792630, 9899410, 332643853, 152671014, 68003209]
-    assert band_keys(signature, *band_layout(settings))[:6] == [-2003175749, -1066959155, -1683194669, 640445434,
-                                                                1525817806, 1347585902]
+    keys = band_key_matrix(signature[None, :], *band_layout(settings))[0]
+    assert keys[:6].tolist() == [-2003175749, -1066959155, -1683194669, 640445434, 1525817806, 1347585902]
 
 
 def test_batched_signatures_are_the_minimum_of_each_permutation_over_each_texts_own_shingles(monkeypatch):
@@ -197,7 +197,7 @@ def test_fold_joins_exactly_the_verified_candidate_pairs():
     and the others around a canonical of their own. Piles of copies make buckets beyond that limit."""
     import numpy as np
 
-    from pipeline.dedup.fold import BUCKET_ALL_PAIRS_MAX, Signatures, band_keys, band_layout, fold
+    from pipeline.dedup.fold import BUCKET_ALL_PAIRS_MAX, Signatures, band_key_matrix, band_layout, fold
 
     settings = DedupSettings()
     bands, rows = band_layout(settings)
@@ -212,7 +212,7 @@ def test_fold_joins_exactly_the_verified_candidate_pairs():
     exact = rng.integers(0, 2**62, n).astype(np.uint64)
     copied = rng.integers(0, n, 150)  # exact copies: same text, so same signature and exact key
     matrix[copied[:75]], exact[copied[:75]] = matrix[copied[75:]], exact[copied[75:]]
-    keys = np.array([band_keys(signature, bands, rows) for signature in matrix], np.int32)
+    keys = band_key_matrix(matrix, bands, rows)
     paths = [f"site/{i:05d}.txt" for i in rng.permutation(n)]
     signed = Signatures([f"r{i}" for i in range(n)], paths, np.zeros(n, np.int32), rng.integers(50, 900, n),
                         exact, matrix, keys)
@@ -269,7 +269,7 @@ def test_each_copy_folds_only_into_a_canonical_it_copies_also_against_an_earlier
     its own, although the candidate pairs chain all of them."""
     import numpy as np
 
-    from pipeline.dedup.fold import Signatures, band_keys, band_layout, fold, min_equal_values
+    from pipeline.dedup.fold import Signatures, band_key_matrix, band_layout, fold, min_equal_values
     from pipeline.dedup.store import StateStore
 
     settings = DedupSettings()
@@ -284,11 +284,11 @@ def test_each_copy_folds_only_into_a_canonical_it_copies_also_against_an_earlier
 
     store = StateStore(tmp_path / "state.sqlite")
     ids = store.add_canonicals([("e-id", "old.txt", 0, "run-1", 500, "00000000000000ee", e)])
-    store.add_bands(ids, np.array([band_keys(e, bands, rows)], np.int32))
+    store.add_bands(ids, band_key_matrix(e[None, :], bands, rows))
     matrix = np.array([a, b, c])
     signed = Signatures(["a-id", "b-id", "e-id"], ["a.txt", "b.txt", "c.txt"], np.zeros(3, np.int32),
                         np.array([400, 900, 300]), np.array([1, 2, 3], np.uint64), matrix,
-                        np.array([band_keys(s, bands, rows) for s in matrix], np.int32))
+                        band_key_matrix(matrix, bands, rows))
 
     folded = fold(signed, settings, store)
     assert folded.canonical_record_id == ["e-id", None, "e-id"]

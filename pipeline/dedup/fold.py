@@ -148,10 +148,6 @@ def band_layout(settings: DedupSettings) -> tuple[int, int]:
     return _optimal_param(settings.threshold, settings.num_perm, 0.5, 0.5)
 
 
-def band_keys(signature: np.ndarray, bands: int, rows: int) -> list[int]:
-    return band_key_matrix(signature[None, :], bands, rows)[0].tolist()
-
-
 def band_key_matrix(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     """The band keys of each signature (a row each): a band's rows of values hashed with the band's
     number, by splitmix64 steps. 32-bit keys keep the persisted index small; a rare collision only adds

@@ -221,17 +221,21 @@ class StateStore:
                 self.db.execute("INSERT OR IGNORE INTO band SELECT value >> 32, value & 4294967295 FROM json_each(?)",
                                 (json.dumps(rows.tolist()),))
 
-    def forget_sources(self, paths: list[str], keys_of: Callable[[np.ndarray], list[int]]) -> None:
+    def forget_sources(self, paths: list[str], keys_of: Callable[[np.ndarray], np.ndarray]) -> None:
         """Drops the canonicals and copy links of inputs being reprocessed (archives by member); keys_of gives
-        a signature's band keys, so band rows go by primary key without a second index on the table."""
+        the band keys of signatures (a row each), so band rows go by primary key without a second index on
+        the table."""
         wanted = set(paths)
         doomed = [(cid, signature) for cid, source, signature in
                   self.db.execute("SELECT id, source_path, signature FROM canonical")
                   if input_of(source) in wanted]
         with self.transaction():
-            for cid, signature in doomed:
+            if doomed:
+                ids = [cid for cid, _ in doomed]
+                signatures = np.frombuffer(b"".join(signature for _, signature in doomed), "<u4")
+                keys = keys_of(signatures.reshape(len(doomed), -1))
                 self.db.executemany("DELETE FROM band WHERE key = ? AND canonical = ?",
-                                    [(key, cid) for key in keys_of(np.frombuffer(signature, dtype="<u4"))])
+                                    [(key, cid) for cid, row in zip(ids, keys.tolist()) for key in row])
             self.db.executemany("DELETE FROM canonical WHERE id = ?", [(cid,) for cid, _ in doomed])
             self.db.executemany("DELETE FROM copies WHERE source_path = ?", [(path,) for path in sorted(wanted)])
 
